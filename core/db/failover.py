@@ -1,0 +1,65 @@
+"""Retry on the primary a read whose standby died under it, so replica loss never reaches a caller.
+
+An execute wrapper is installed on every standby connection (``ml`` included) when it
+connects. When a query fails because the connection broke (not a timeout or a bad query: the
+connection itself is gone), the standby is marked down and the same statement is run on the
+primary; the caller's cursor is given the primary's result.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import OperationalError, connections
+from django.db.backends.signals import connection_created
+from django.dispatch import receiver
+
+from core.db import replicas
+from core.db.state import current
+
+logger = logging.getLogger(__name__)
+
+
+def _standby_of(alias: str) -> str | None:
+    if alias in settings.REPLICA_ALIASES:
+        return alias
+    if alias == "ml":
+        return replicas.ml_server()
+    return None
+
+
+def _connection_broken(connection) -> bool:
+    raw = connection.connection
+    return raw is None or raw.closed or raw.broken
+
+
+def retry_on_primary(execute, sql, params, many, context):
+    """Execute wrapper: run the statement; if the standby is gone, run it on the primary."""
+    try:
+        return execute(sql, params, many, context)
+    except OperationalError:
+        connection = context["connection"]
+        server = _standby_of(connection.alias)
+        if server is None or connection.in_atomic_block or not _connection_broken(connection):
+            raise
+    replicas.mark_down(server, "connection lost during a query")
+    fallback = "ml_primary" if connection.alias == "ml" else "default"
+    logger.warning("standby %s lost mid-query; read retried on %s", server, fallback)
+    primary_cursor = connections[fallback].cursor()
+    if many:
+        primary_cursor.executemany(sql, params)
+    else:
+        primary_cursor.execute(sql, params)
+    # The caller fetches from this wrapper's DB-API cursor: hand it the primary's.
+    context["cursor"].cursor = primary_cursor.cursor
+    current().note_read(fallback)
+    connection.close()
+    return None
+
+
+@receiver(connection_created)
+def install_failover(sender, connection, **kwargs) -> None:
+    """Give each new standby connection the failover wrapper (once)."""
+    if _standby_of(connection.alias) and retry_on_primary not in connection.execute_wrappers:
+        connection.execute_wrappers.append(retry_on_primary)

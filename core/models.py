@@ -1,0 +1,36 @@
+"""The tenant (Client) and the abstract base every tenant-owned row is built on."""
+
+from django.db import models
+
+
+class TimestampedModel(models.Model):
+    """Soft-delete flag and creation/update times."""
+
+    active = models.BooleanField(default=True, db_default=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=False)
+    last_updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Client(TimestampedModel):
+    """A tenant of the platform: every domain and ML row belongs to exactly one."""
+
+    name = models.CharField(max_length=200, unique=True)
+
+    class Meta:
+        db_table = "clients"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TenantModel(TimestampedModel):
+    """A row owned by one client."""
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        abstract = True

@@ -1,0 +1,65 @@
+"""Helpers for tests that drive the real primary and standby."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.db import DatabaseError, connections
+
+from core.db import replicas
+
+
+def _scalar(alias: str, sql: str):
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchone()[0]
+
+
+def server_in_recovery(alias: str) -> bool:
+    """``pg_is_in_recovery()`` of the server behind ``alias`` (True on a standby)."""
+    return _scalar(alias, "SELECT pg_is_in_recovery()")
+
+
+def wait_for_standby(alias: str = "replica", timeout: float = 15.0) -> None:
+    """Block until the standby has replayed everything the primary has written so far."""
+    target = _scalar("default", "SELECT pg_current_wal_lsn()::text")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if _scalar(alias, f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn"):
+                return
+        except DatabaseError:
+            # The standby may still be replaying the creation of the test database.
+            connections[alias].close()
+        time.sleep(0.05)
+    raise AssertionError(f"standby {alias} did not replay {target} within {timeout}s")
+
+
+@contextlib.contextmanager
+def standby_delay(seconds: float) -> Iterator[None]:
+    """Make the embedded standby apply WAL ``seconds`` late (really lagging), then restore it."""
+    embedded = settings.EMBEDDED_DB
+    embedded.set_standby_apply_delay(seconds)
+    try:
+        yield
+    finally:
+        embedded.set_standby_apply_delay(0)
+        replicas.reset()
+
+
+@contextlib.contextmanager
+def server_stopped(*, standby: bool) -> Iterator[None]:
+    """Stop the embedded standby (or primary) for the block, then start it again."""
+    embedded = settings.EMBEDDED_DB
+    servers = {"primary": not standby, "standby": standby}
+    embedded.stop(**servers)
+    try:
+        yield
+    finally:
+        embedded.start(**servers)
+        for alias in connections:
+            connections[alias].close()
+        replicas.reset()

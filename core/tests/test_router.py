@@ -1,0 +1,165 @@
+"""The router against the real primary and its real streaming standby."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.db import OperationalError, close_old_connections, connections, transaction
+
+from core.db import replicas
+from core.db.router import ml_session, read_alias
+from core.db.state import current, identify, pin_user, request_scope
+from core.models import Client
+from core.testing import server_in_recovery, server_stopped, standby_delay, wait_for_standby
+
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+
+
+def fetch_client(name: str) -> Client | None:
+    """An ORM read through the router, as application code does it."""
+    return Client.objects.filter(name=name).first()
+
+
+def recovery_of_server_that_served() -> bool:
+    row = next(iter(Client.objects.raw("SELECT 0 AS id, pg_is_in_recovery() AS in_recovery")))
+    return row.in_recovery
+
+
+def test_plain_read_is_answered_by_a_standby():
+    assert recovery_of_server_that_served() is True
+    assert current().read_aliases == ["replica"]
+
+
+def test_write_lands_on_the_primary_and_replicates():
+    with request_scope():
+        client = Client.objects.create(name="written")
+        assert client._state.db == "default"
+    wait_for_standby()
+    with request_scope():
+        assert fetch_client("written") is not None
+        assert current().read_aliases == ["replica"]
+
+
+def test_reads_after_a_write_in_the_same_unit_of_work_use_the_primary():
+    with request_scope():
+        Client.objects.create(name="mine")
+        assert fetch_client("mine") is not None
+        assert current().read_aliases == ["default"]
+
+
+def test_reads_inside_atomic_use_the_primary():
+    with transaction.atomic():
+        assert recovery_of_server_that_served() is False
+    assert current().read_aliases == ["default"]
+
+
+def test_ml_session_has_the_ml_settings_and_refuses_writes():
+    with ml_session() as alias:
+        assert alias == "ml"
+        with connections[alias].cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('statement_timeout'), "
+                "current_setting('default_transaction_read_only'), "
+                "current_setting('work_mem'), current_setting('random_page_cost'), "
+                "pg_is_in_recovery()"
+            )
+            assert cursor.fetchone() == ("5min", "on", "256MB", "1.1", True)
+        with pytest.raises(Exception, match="read-only"), connections[alias].cursor() as cursor:
+            cursor.execute("CREATE TABLE ml_must_not_write (id int)")
+
+
+def test_ml_session_for_writes_is_the_tuned_primary():
+    with ml_session(read_only=False) as alias, connections[alias].cursor() as cursor:
+        assert alias == "ml_primary"
+        cursor.execute("SELECT current_setting('work_mem'), pg_is_in_recovery()")
+        assert cursor.fetchone() == ("256MB", False)
+
+
+def test_read_your_writes_with_a_really_lagging_standby(settings):
+    settings.REPLICA_MAX_LAG_SECONDS = 30
+    settings.REPLICA_PIN_SECONDS = 40
+    with request_scope():
+        writer = Client.objects.create(name="writer")
+        other = Client.objects.create(name="other")
+    wait_for_standby()
+    with standby_delay(4):
+        # Request 1: the writer writes and reads back at once.
+        with request_scope(user_id=writer.pk) as state:
+            Client.objects.create(name="fresh-row")
+            assert fetch_client("fresh-row") is not None
+            assert state.read_aliases == ["default"]
+        pin_user(writer.pk)  # what the middleware does when the request ends
+        # Request 2, same user: pinned to the primary, sees the row.
+        with request_scope():
+            identify(writer.pk)
+            assert fetch_client("fresh-row") is not None
+            assert current().read_aliases == ["default"]
+        # Another user in that window is served by the standby, which has not replayed it.
+        with request_scope():
+            identify(other.pk)
+            assert fetch_client("fresh-row") is None
+            assert current().read_aliases == ["replica"]
+
+
+def test_lag_above_the_threshold_sends_reads_to_the_primary(settings):
+    settings.REPLICA_MAX_LAG_SECONDS = 1
+    with standby_delay(3):
+        with request_scope():
+            Client.objects.create(name="lag-probe")
+        time.sleep(2)  # the standby holds the commit back: replay lag grows past 1s
+        with request_scope():
+            assert fetch_client("lag-probe") is not None
+            assert current().read_aliases == ["default"]
+        assert replicas.health("replica").lag_seconds > 1
+
+
+def test_stopped_standby_reads_fall_back_then_return(settings):
+    settings.REPLICA_RETRY_SECONDS = 1
+    with request_scope():
+        Client.objects.create(name="survivor")
+    wait_for_standby()
+    assert fetch_client("survivor") is not None
+    with server_stopped(standby=True):
+        close_old_connections()  # what Django does when the next request starts
+        with request_scope():
+            assert fetch_client("survivor") is not None
+            assert current().read_aliases == ["default"]
+        assert replicas.is_down("replica")
+    time.sleep(1.1)
+    with request_scope():
+        assert fetch_client("survivor") is not None
+        assert current().read_aliases == ["replica"]
+
+
+def test_standby_dying_under_a_query_is_retried_on_the_primary():
+    with request_scope():
+        Client.objects.create(name="mid-query")
+    wait_for_standby()
+    assert fetch_client("mid-query") is not None  # connected and checked
+    with server_stopped(standby=True):
+        # The standby went away after the router last checked it.
+        replicas.health("replica").lag_checked_at = time.monotonic()
+        with request_scope():
+            assert read_alias() == "replica"
+            assert fetch_client("mid-query") is not None
+            assert "default" in current().read_aliases
+        assert replicas.is_down("replica")
+
+
+def test_primary_down_writes_fail_reads_go_on(settings):
+    with request_scope():
+        Client.objects.create(name="before-outage")
+    wait_for_standby()
+    with server_stopped(standby=False):
+        with request_scope(), pytest.raises(OperationalError):
+            Client.objects.create(name="during-outage")
+        with request_scope() as state:
+            assert fetch_client("before-outage") is not None
+            assert state.read_aliases == ["replica"]
+        # A user pinned by an earlier write still reads (from the standby).
+        with request_scope(user_id=1):
+            pin_user(1)
+            assert fetch_client("before-outage") is not None
+            assert current().read_aliases == ["replica"]
+    assert server_in_recovery("default") is False

@@ -1,0 +1,9 @@
+"""Pull requests of each client."""
+
+from django.apps import AppConfig
+
+
+class PullRequestsConfig(AppConfig):
+    """Pull requests app."""
+
+    name = "pullrequests"

@@ -1,0 +1,29 @@
+"""Create (or reuse) an API user and print a new token as the last line."""
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.core.validators import validate_email
+
+from users.models import Role
+from users.services import api_user_create
+
+
+class Command(BaseCommand):
+    help = "Create a client's API user and print its token (the last line of output)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--client", required=True, help="Client name (created if missing).")
+        parser.add_argument("--email", required=True)
+        parser.add_argument("--role", choices=Role.values, default=Role.USER)
+
+    def handle(self, *args, client: str, email: str, role: str, **options) -> None:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise CommandError(f"--email: {email!r} is not an email address") from None
+        try:
+            user, key = api_user_create(client_name=client, email=email, role=role)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"user {user.email} (id {user.pk}, role {user.role}) of client {client}")
+        self.stdout.write(key)

@@ -1,0 +1,118 @@
+"""The platform user (``AUTH_USER_MODEL``) and hashed API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from pgvector.django import HnswIndex, VectorField
+
+from core.models import Client, TenantModel
+
+EMBEDDING_DIMENSIONS = 1536
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    USER = "user", "User"
+    VIEWER = "viewer", "Viewer"
+
+
+class UserManager(BaseUserManager):
+    """Creates users by email; a superuser without a client joins the "Platform" client."""
+
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> User:
+        if not email:
+            raise ValueError("email is required")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> User:
+        if "client" not in fields and "client_id" not in fields:
+            fields["client"], _ = Client.objects.get_or_create(name="Platform")
+        fields.update(is_staff=True, is_superuser=True, role=Role.ADMIN)
+        return self.create_user(email, password, **fields)
+
+
+class User(TenantModel, AbstractBaseUser, PermissionsMixin):
+    """A person of one client, logging in by email, with a role."""
+
+    email = models.EmailField(unique=True)
+    first_name = models.CharField(max_length=150, blank=True, default="")
+    last_name = models.CharField(max_length=150, blank=True, default="")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.USER)
+    preferences = models.JSONField(default=dict, blank=True)
+    is_staff = models.BooleanField(default=False, help_text="Can log into the Django admin.")
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        db_table = "users"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["client", "active", "-created_at", "-id"], name="users_list_idx"),
+            models.Index(fields=["client", "role"], name="users_role_idx"),
+            HnswIndex(
+                name="users_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="users_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def is_active(self) -> bool:
+        """Django's login flag is the tenant soft-delete flag."""
+        return self.active
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+def token_digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """An API token; only its SHA-256 digest is stored, the key is shown once at creation."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, default="default")
+    digest = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8, help_text="First characters, to tell tokens apart.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "api_tokens"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    @classmethod
+    def issue(cls, *, user: User, name: str = "default") -> tuple[ApiToken, str]:
+        """Create a token for ``user``; returns it and the key (which is not stored)."""
+        key = secrets.token_urlsafe(32)
+        token = cls.objects.create(user=user, name=name, digest=token_digest(key), prefix=key[:8])
+        return token, key
