@@ -44,3 +44,62 @@ def _fresh_routing_state():
     yield
     state.reset()
     replicas.reset()
+
+
+@pytest.fixture
+def api():
+    """``api(user)``: an APIClient authenticated with a fresh token of ``user`` (or anonymous)."""
+    from rest_framework.test import APIClient
+
+    from users.models import ApiToken
+
+    def make(user=None, *, scheme: str = "Bearer") -> APIClient:
+        client = APIClient(SERVER_NAME="localhost")
+        if user is not None:
+            _, key = ApiToken.issue(user=user)
+            client.credentials(HTTP_AUTHORIZATION=f"{scheme} {key}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def tenant_a():
+    from core.tests.factories import ClientFactory
+
+    return ClientFactory(name="Tenant A")
+
+
+@pytest.fixture
+def tenant_b():
+    from core.tests.factories import ClientFactory
+
+    return ClientFactory(name="Tenant B")
+
+
+@pytest.fixture
+def admin_a(tenant_a):
+    from users.tests.factories import UserFactory
+
+    return UserFactory(client=tenant_a, role="admin")
+
+
+@pytest.fixture
+def user_a(tenant_a):
+    from users.tests.factories import UserFactory
+
+    return UserFactory(client=tenant_a, role="user")
+
+
+@pytest.fixture
+def viewer_a(tenant_a):
+    from users.tests.factories import UserFactory
+
+    return UserFactory(client=tenant_a, role="viewer")
+
+
+@pytest.fixture
+def admin_b(tenant_b):
+    from users.tests.factories import UserFactory
+
+    return UserFactory(client=tenant_b, role="admin")

@@ -8,11 +8,9 @@ import secrets
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
-from pgvector.django import HnswIndex, VectorField
 
+from core.fields import embedding_field, embedding_index
 from core.models import Client, TenantModel
-
-EMBEDDING_DIMENSIONS = 1536
 
 
 class Role(models.TextChoices):
@@ -50,7 +48,7 @@ class User(TenantModel, AbstractBaseUser, PermissionsMixin):
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.USER)
     preferences = models.JSONField(default=dict, blank=True)
     is_staff = models.BooleanField(default=False, help_text="Can log into the Django admin.")
-    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
+    embedding = embedding_field()
 
     objects = UserManager()
 
@@ -64,13 +62,7 @@ class User(TenantModel, AbstractBaseUser, PermissionsMixin):
         indexes = [
             models.Index(fields=["client", "active", "-created_at", "-id"], name="users_list_idx"),
             models.Index(fields=["client", "role"], name="users_role_idx"),
-            HnswIndex(
-                name="users_embedding_hnsw",
-                fields=["embedding"],
-                m=16,
-                ef_construction=64,
-                opclasses=["vector_cosine_ops"],
-            ),
+            embedding_index("users"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
+from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import DataError, IntegrityError, InterfaceError, OperationalError
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError, models
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -14,6 +16,27 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from core.db.middleware import RETRY_AFTER_SECONDS, UNAVAILABLE_DETAIL
 
 logger = logging.getLogger(__name__)
+
+
+@functools.cache
+def _constraints_by_name() -> dict[str, models.BaseConstraint]:
+    return {
+        constraint.name: constraint
+        for model in apps.get_models()
+        for constraint in model._meta.constraints
+    }
+
+
+def _conflict_body(exc: IntegrityError) -> dict:
+    """Say which constraint the request broke, in the model's own words."""
+    diag = getattr(exc.__cause__, "diag", None)
+    constraint = _constraints_by_name().get(getattr(diag, "constraint_name", None) or "")
+    if isinstance(constraint, models.UniqueConstraint):
+        return {
+            "detail": constraint.violation_error_message,
+            "fields": list(constraint.fields),
+        }
+    return {"detail": "The request conflicts with existing data (a unique or related value)."}
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
@@ -32,11 +55,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
     elif isinstance(exc, IntegrityError):
-        logger.info("integrity error: %s", exc)
-        return Response(
-            {"detail": "The request conflicts with existing data (a unique or related value)."},
-            status.HTTP_409_CONFLICT,
-        )
+        logger.info("integrity error: %s", str(exc).splitlines()[0])
+        return Response(_conflict_body(exc), status.HTTP_409_CONFLICT)
     elif isinstance(exc, DataError):
         logger.info("data error: %s", exc)
         return Response(

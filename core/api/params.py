@@ -1,0 +1,71 @@
+"""Validation of the query parameters every tenant endpoint shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rest_framework import exceptions, serializers
+from rest_framework.request import Request
+
+from core.models import Client
+
+
+class CommonParamsSerializer(serializers.Serializer):
+    """``include_ml_fields`` and ``client_id``, accepted on every tenant endpoint."""
+
+    include_ml_fields = serializers.BooleanField(
+        required=False, default=False, help_text="Include ML fields (embedding) in the response."
+    )
+    client_id = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="Your own client's id (optional); another client's id needs a superuser.",
+    )
+
+
+def page_params_serializer(*, default_limit: int, max_limit: int) -> type[serializers.Serializer]:
+    """A serializer for ``limit`` (1..max_limit) and ``offset`` (>= 0)."""
+
+    class PageParamsSerializer(serializers.Serializer):
+        limit = serializers.IntegerField(
+            required=False, default=default_limit, min_value=1, max_value=max_limit
+        )
+        offset = serializers.IntegerField(
+            required=False, default=0, min_value=0, max_value=2**63 - 1
+        )
+
+    return PageParamsSerializer
+
+
+def validate_query(request: Request, serializer_class: type[serializers.Serializer]) -> dict:
+    """Validate ``request.query_params`` against ``serializer_class``; 400 names the parameter."""
+    data = {
+        name: request.query_params.get(name)
+        for name in serializer_class().fields
+        if name in request.query_params
+    }
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+@dataclass(frozen=True)
+class TenantScope:
+    """Whose rows a request sees, and whether ML fields are included."""
+
+    client_id: int
+    include_ml_fields: bool
+
+
+def resolve_scope(request: Request) -> TenantScope:
+    """The caller's client; ``client_id`` may name it, or (superusers only) another client."""
+    params = validate_query(request, CommonParamsSerializer)
+    user = request.user
+    client_id = params.get("client_id", user.client_id)
+    if client_id != user.client_id:
+        if not user.is_superuser:
+            raise exceptions.PermissionDenied("client_id: you may only access your own client.")
+        if not Client.objects.filter(pk=client_id, active=True).exists():
+            raise exceptions.NotFound("client_id: no such client.")
+    return TenantScope(client_id=client_id, include_ml_fields=params["include_ml_fields"])

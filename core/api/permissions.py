@@ -1,0 +1,27 @@
+"""Role-based permissions: viewers read, users and admins write."""
+
+from __future__ import annotations
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+
+class RolePermission(BasePermission):
+    """Authenticated members of a client; viewers may only read."""
+
+    message = "Viewers have read-only access."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        return request.method in SAFE_METHODS or user.role != "viewer"
+
+
+class AdminRolePermission(BasePermission):
+    """Tenant admins (and platform superusers) only."""
+
+    message = "Only admins of this client may do this."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and (user.is_admin or user.is_superuser))

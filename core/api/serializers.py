@@ -1,0 +1,61 @@
+"""Serializer pieces shared by the tenant endpoints."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from core.fields import EMBEDDING_DIMENSIONS
+
+TENANT_READ_ONLY_FIELDS = ("id", "client_id", "active", "created_at", "last_updated_at")
+
+
+class EmbeddingField(serializers.Field):
+    """A pgvector value as a JSON array of floats (or null); read-only here."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value) -> list[float]:
+        return value.tolist() if hasattr(value, "tolist") else list(value)
+
+
+class TenantRelatedField(serializers.PrimaryKeyRelatedField):
+    """A foreign key that must point at an active row of the caller's client (else 400)."""
+
+    default_error_messages = {
+        "does_not_exist": "No {model} with id {pk_value} in your client.",
+        "incorrect_type": "Expected an integer id, got {data_type}.",
+    }
+
+    def get_queryset(self):
+        return super().get_queryset().filter(client_id=self.context["client_id"], active=True)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or (isinstance(data, int) and not 0 < data < 2**63):
+            self.fail("does_not_exist", pk_value=data)
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError:
+            raise
+        except (TypeError, ValueError, OverflowError):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+
+    def fail(self, key, **kwargs):
+        kwargs.setdefault("model", self.queryset.model._meta.verbose_name)
+        super().fail(key, **kwargs)
+
+
+class TenantModelSerializer(serializers.ModelSerializer):
+    """Adds ``client_id``; shows ``embedding`` only when the request asked for ML fields."""
+
+    client_id = serializers.IntegerField(read_only=True)
+    embedding = EmbeddingField(
+        allow_null=True,
+        help_text=f"{EMBEDDING_DIMENSIONS} floats, or null. Only with include_ml_fields=true.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.context.get("include_ml_fields"):
+            self.fields.pop("embedding", None)

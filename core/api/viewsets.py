@@ -1,0 +1,114 @@
+"""The tenant viewset: the behaviour every domain endpoint shares, written once.
+
+A domain viewset only declares what differs (queryset, serializer, filters, list key).
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import exceptions, mixins, viewsets
+from rest_framework.permissions import IsAuthenticated
+
+from core.api.filters import StrictOrderingFilter
+from core.api.pagination import EnvelopePagination
+from core.api.params import CommonParamsSerializer, TenantScope, resolve_scope
+from core.api.permissions import RolePermission
+from core.services import tenant_row_soft_delete
+
+LIST_ALWAYS_ALLOWED = {"limit", "offset", "ordering", "format", *CommonParamsSerializer().fields}
+
+
+class TenantReadOnlyViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Rows of the caller's client only; strict query parameters; the list envelope."""
+
+    list_key: str = "results"
+    default_limit = 100
+    max_limit = 1000
+    ordering = ("-created_at", "-id")
+    ordering_fields: tuple[str, ...] = ("created_at", "last_updated_at", "id")
+    permission_classes = (IsAuthenticated, RolePermission)
+    filter_backends = (DjangoFilterBackend, StrictOrderingFilter)
+    lookup_value_regex = r"[0-9]{1,18}"
+    scope: TenantScope
+    documents_common_parameters = True
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.pagination_class = type(
+            f"{cls.__name__}Pagination",
+            (EnvelopePagination,),
+            {
+                "list_key": cls.list_key,
+                "default_limit": cls.default_limit,
+                "max_limit": cls.max_limit,
+            },
+        )
+
+    def initial(self, request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        self.scope = resolve_scope(request)
+        if self.action == "list":
+            self._reject_unknown_parameters(request)
+
+    def _reject_unknown_parameters(self, request) -> None:
+        known = set(LIST_ALWAYS_ALLOWED)
+        if getattr(self, "filterset_class", None) is not None:
+            known |= set(self.filterset_class.base_filters)
+        unknown = sorted(set(request.query_params) - known)
+        if unknown:
+            raise exceptions.ValidationError(
+                {name: [f"Unknown query parameter; allowed: {', '.join(sorted(known))}."]
+                 for name in unknown}
+            )  # fmt: skip
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if getattr(self, "swagger_fake_view", False):
+            return queryset.none()
+        queryset = queryset.filter(client_id=self.scope.client_id, active=True)
+        if not self.scope.include_ml_fields:
+            queryset = queryset.defer("embedding")
+        return queryset
+
+    def get_serializer_context(self) -> dict:
+        context = super().get_serializer_context()
+        scope = getattr(self, "scope", None)
+        context["client_id"] = scope.client_id if scope else None
+        context["include_ml_fields"] = bool(scope and scope.include_ml_fields)
+        return context
+
+
+class TenantViewSet(
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    TenantReadOnlyViewSet,
+):
+    """Read and write rows of the caller's client; writes run in one transaction on the primary.
+
+    PUT accepts a partial body, as the original service did; DELETE is a soft delete.
+    """
+
+    http_method_names = ("get", "post", "put", "patch", "delete", "head", "options")
+
+    def perform_create(self, serializer) -> None:
+        serializer.save(client_id=self.scope.client_id)
+
+    @transaction.atomic
+    def create(self, request, *args, **kwargs):
+        return super().create(request, *args, **kwargs)
+
+    @transaction.atomic
+    def update(self, request, *args, **kwargs):
+        kwargs["partial"] = True
+        return super().update(request, *args, **kwargs)
+
+    @transaction.atomic
+    def destroy(self, request, *args, **kwargs):
+        return super().destroy(request, *args, **kwargs)
+
+    def perform_destroy(self, instance) -> None:
+        tenant_row_soft_delete(row=instance, by=self.request.user)

@@ -1,0 +1,40 @@
+"""Projects (Jira projects and the like) of a client."""
+
+from django.db import models
+
+from core.fields import embedding_field, embedding_index
+from core.models import TenantModel
+
+
+class Project(TenantModel):
+    """A project; its key is unique among the client's active projects."""
+
+    key = models.CharField(max_length=50)
+    name = models.CharField(max_length=255)
+    project_type = models.CharField(max_length=50, blank=True, default="")
+    external_id = models.CharField(max_length=100, blank=True, null=True)
+    embedding = embedding_field()
+
+    class Meta:
+        db_table = "projects"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["client", "-created_at", "-id"],
+                condition=models.Q(active=True),
+                name="projects_list_idx",
+            ),
+            models.Index(fields=["client", "project_type"], name="projects_type_idx"),
+            embedding_index("projects"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "key"],
+                condition=models.Q(active=True),
+                name="projects_key_unique_per_client",
+                violation_error_message="A project with this key already exists.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.name}"

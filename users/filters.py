@@ -1,0 +1,24 @@
+"""User list filters."""
+
+import django_filters
+from django.db.models import Q
+
+from users.models import Role, User
+
+
+class UserFilter(django_filters.FilterSet):
+    """``role`` and a ``search`` over email and names."""
+
+    role = django_filters.ChoiceFilter(choices=Role.choices)
+    search = django_filters.CharFilter(method="filter_search", max_length=200)
+
+    class Meta:
+        model = User
+        fields = ()
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(
+            Q(email__icontains=value)
+            | Q(first_name__icontains=value)
+            | Q(last_name__icontains=value)
+        )

@@ -1,0 +1,71 @@
+"""User representation: passwords are write-only and hashed; roles are changed by admins only."""
+
+from __future__ import annotations
+
+from django.contrib.auth.password_validation import validate_password
+from rest_framework import exceptions, serializers
+
+from core.api.serializers import TENANT_READ_ONLY_FIELDS, TenantModelSerializer
+from users.models import User
+
+
+class UserSerializer(TenantModelSerializer):
+    """A member of the caller's client."""
+
+    is_admin = serializers.BooleanField(read_only=True)
+    password = serializers.CharField(
+        write_only=True,
+        required=False,
+        max_length=128,
+        style={"input_type": "password"},
+        help_text="Optional; without one the user cannot log into the admin (API tokens still work).",
+    )
+
+    class Meta:
+        model = User
+        fields = (
+            *TENANT_READ_ONLY_FIELDS,
+            "email",
+            "first_name",
+            "last_name",
+            "role",
+            "is_admin",
+            "preferences",
+            "password",
+            "embedding",
+        )
+        read_only_fields = TENANT_READ_ONLY_FIELDS
+        extra_kwargs = {"email": {"validators": []}}
+
+    def validate_email(self, value: str) -> str:
+        value = value.lower()
+        others = User.objects.filter(email__iexact=value)
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        # Emails are global logins: say it cannot be used, not whose it is.
+        if others.using("default").exists():
+            raise serializers.ValidationError("This email address cannot be used.")
+        return value
+
+    def validate_role(self, value: str) -> str:
+        request = self.context["request"]
+        if self.instance is not None and self.instance.pk == request.user.pk:
+            if value != self.instance.role:
+                raise exceptions.PermissionDenied("role: you cannot change your own role.")
+        elif not (request.user.is_admin or request.user.is_superuser):
+            raise exceptions.PermissionDenied("role: only admins manage roles.")
+        return value
+
+    def validate_password(self, value: str) -> str:
+        validate_password(value, user=self.instance)
+        return value
+
+    def create(self, validated_data: dict) -> User:
+        password = validated_data.pop("password", None)
+        return User.objects.create_user(password=password, **validated_data)
+
+    def update(self, instance: User, validated_data: dict) -> User:
+        password = validated_data.pop("password", None)
+        if password is not None:
+            instance.set_password(password)
+        return super().update(instance, validated_data)

@@ -1,0 +1,24 @@
+"""Factories for users."""
+
+import factory
+
+from core.tests.factories import ClientFactory
+from users.models import Role, User
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    """A member of a client (role ``user`` unless told)."""
+
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    client = factory.SubFactory(ClientFactory)
+    email = factory.Sequence(lambda n: f"person{n}@example.test")
+    role = Role.USER
+    password = factory.PostGenerationMethodCall("set_password", "a-long-test-password")
+
+    @factory.post_generation
+    def saved(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()

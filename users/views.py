@@ -1,0 +1,27 @@
+"""User endpoints."""
+
+from rest_framework import exceptions
+from rest_framework.permissions import IsAuthenticated
+
+from core.api.permissions import RolePermission
+from core.api.viewsets import TenantViewSet
+from users.filters import UserFilter
+from users.models import User
+from users.permissions import UserManagementPermission
+from users.serializers import UserSerializer
+
+
+class UserViewSet(TenantViewSet):
+    """Users of the caller's client."""
+
+    queryset = User.objects.all()
+    serializer_class = UserSerializer
+    filterset_class = UserFilter
+    permission_classes = (IsAuthenticated, RolePermission, UserManagementPermission)
+    list_key = "users"
+    ordering_fields = ("created_at", "last_updated_at", "id", "email", "role")
+
+    def perform_destroy(self, instance: User) -> None:
+        if instance.pk == self.request.user.pk:
+            raise exceptions.PermissionDenied("You cannot delete your own account.")
+        super().perform_destroy(instance)
