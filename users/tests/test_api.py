@@ -1,0 +1,84 @@
+"""User endpoints: roles are managed by admins, passwords are write-only and hashed."""
+
+import pytest
+
+from users.models import User
+from users.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_password_is_write_only_and_hashed(api, admin_a):
+    body = {"email": "new@example.test", "password": "correct horse battery staple"}
+    response = api(admin_a).post("/api/users", body, format="json")
+    assert response.status_code == 201
+    assert "password" not in response.json()
+    user = User.objects.get(email="new@example.test")
+    assert user.password != body["password"]
+    assert user.check_password(body["password"])
+
+
+def test_weak_password_is_400(api, admin_a):
+    response = api(admin_a).post(
+        "/api/users", {"email": "w@example.test", "password": "123"}, format="json"
+    )
+    assert response.status_code == 400 and "password" in response.json()
+
+
+def test_no_token_or_digest_in_responses(api, admin_a):
+    body = api(admin_a).get(f"/api/users/{admin_a.pk}").content.decode()
+    assert "digest" not in body and "token" not in body and "password" not in body
+
+
+def test_nobody_changes_their_own_role(api, user_a, admin_a):
+    response = api(user_a).patch(f"/api/users/{user_a.pk}", {"role": "admin"}, format="json")
+    assert response.status_code == 403
+    user_a.refresh_from_db()
+    assert user_a.role == "user"
+    response = api(admin_a).patch(f"/api/users/{admin_a.pk}", {"role": "viewer"}, format="json")
+    assert response.status_code == 403
+    admin_a.refresh_from_db()
+    assert admin_a.role == "admin"
+
+
+def test_admin_manages_roles_of_others(api, admin_a, user_a):
+    response = api(admin_a).patch(f"/api/users/{user_a.pk}", {"role": "viewer"}, format="json")
+    assert response.status_code == 200
+    assert response.json()["role"] == "viewer"
+
+
+def test_users_may_edit_their_own_profile_only(api, user_a, tenant_a):
+    colleague = UserFactory(client=tenant_a)
+    client = api(user_a)
+    assert (
+        client.patch(f"/api/users/{user_a.pk}", {"first_name": "Ana"}, format="json").status_code
+        == 200
+    )
+    assert (
+        client.patch(f"/api/users/{colleague.pk}", {"first_name": "X"}, format="json").status_code
+        == 403
+    )
+    assert client.post("/api/users", {"email": "z@example.test"}, format="json").status_code == 403
+    assert client.delete(f"/api/users/{colleague.pk}").status_code == 403
+
+
+def test_email_of_another_tenant_is_refused_without_saying_whose(api, admin_a, admin_b):
+    response = api(admin_a).post("/api/users", {"email": admin_b.email}, format="json")
+    assert response.status_code == 400
+    assert response.json()["email"] == ["This email address cannot be used."]
+
+
+def test_admin_cannot_delete_themselves(api, admin_a):
+    assert api(admin_a).delete(f"/api/users/{admin_a.pk}").status_code == 403
+
+
+def test_deleted_user_token_stops_working(api, admin_a, user_a):
+    client = api(user_a)
+    assert client.get("/api/issues").status_code == 200
+    assert api(admin_a).delete(f"/api/users/{user_a.pk}").status_code == 204
+    assert client.get("/api/issues").status_code == 401
+
+
+def test_role_filter(api, admin_a, viewer_a):
+    rows = api(admin_a).get("/api/users", {"role": "viewer"}).json()["users"]
+    assert [row["id"] for row in rows] == [viewer_a.pk]
