@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.api.similarity import SimilarityMixin
 from core.api.viewsets import TenantViewSet
 from issues.filters import IssueFilter
 from issues.models import Issue
@@ -11,7 +12,7 @@ from issues.selectors import issue_stats
 from issues.serializers import IssueSerializer, IssueStatsSerializer
 
 
-class IssueViewSet(TenantViewSet):
+class IssueViewSet(SimilarityMixin, TenantViewSet):
     """Issues of the caller's client."""
 
     queryset = Issue.objects.all()

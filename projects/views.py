@@ -1,12 +1,13 @@
 """Project endpoints."""
 
+from core.api.similarity import SimilarityMixin
 from core.api.viewsets import TenantViewSet
 from projects.filters import ProjectFilter
 from projects.models import Project
 from projects.serializers import ProjectSerializer
 
 
-class ProjectViewSet(TenantViewSet):
+class ProjectViewSet(SimilarityMixin, TenantViewSet):
     """Projects of the caller's client."""
 
     queryset = Project.objects.all()

@@ -1,12 +1,13 @@
 """Pull request endpoints."""
 
+from core.api.similarity import SimilarityMixin
 from core.api.viewsets import TenantViewSet
 from pullrequests.filters import PullRequestFilter
 from pullrequests.models import PullRequest
 from pullrequests.serializers import PullRequestSerializer
 
 
-class PullRequestViewSet(TenantViewSet):
+class PullRequestViewSet(SimilarityMixin, TenantViewSet):
     """Pull requests of the caller's client."""
 
     queryset = PullRequest.objects.all()

@@ -56,6 +56,11 @@ REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=5.0)
 # A standby that failed to answer is left alone for this long.
 REPLICA_RETRY_SECONDS = env.float("REPLICA_RETRY_SECONDS", default=5.0)
 
+# Similarity search: HNSW candidates per scan step, and the scan's upper bound when a filter
+# (the caller's client) discards most candidates. See docs/benchmarks.md for the measurements.
+VECTOR_EF_SEARCH = env.int("VECTOR_EF_SEARCH", default=100)
+VECTOR_MAX_SCAN_TUPLES = env.int("VECTOR_MAX_SCAN_TUPLES", default=20_000)
+
 try:
     CACHES = {
         "default": env.cache_url("CACHE_URL", default=f"filecache://{EMBEDDED_DB_DIR / 'cache'}")

@@ -18,6 +18,14 @@ from core.db.middleware import RETRY_AFTER_SECONDS, UNAVAILABLE_DETAIL
 logger = logging.getLogger(__name__)
 
 
+class Conflict(exceptions.APIException):
+    """409: the request cannot be served in the item's current state."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the item."
+    default_code = "conflict"
+
+
 @functools.cache
 def _constraints_by_name() -> dict[str, models.BaseConstraint]:
     return {

@@ -6,7 +6,10 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 
 class RolePermission(BasePermission):
-    """Authenticated members of a client; viewers may only read."""
+    """Authenticated members of a client; viewers may only read.
+
+    A view's ``read_actions`` are reads even when they POST (a search with a vector body).
+    """
 
     message = "Viewers have read-only access."
 
@@ -14,7 +17,11 @@ class RolePermission(BasePermission):
         user = request.user
         if not (user and user.is_authenticated):
             return False
-        return request.method in SAFE_METHODS or user.role != "viewer"
+        if request.method in SAFE_METHODS or getattr(view, "action", None) in getattr(
+            view, "read_actions", ()
+        ):
+            return True
+        return user.role != "viewer"
 
 
 class AdminRolePermission(BasePermission):

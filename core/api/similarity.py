@@ -1,0 +1,109 @@
+"""Embedding and "similar items" endpoints, shared by every resource that carries an embedding.
+
+- ``PUT /api/<resource>/{id}/embedding`` ``{"embedding": [1536 numbers]}``; ``DELETE`` clears it.
+- ``GET /api/<resource>/{id}/similar?limit=10``: nearest items of the same client.
+- ``POST /api/<resource>/similar`` ``{"embedding": [...], "limit": k}``: search by a vector; the
+  list endpoint's filters (e.g. ``?project_id=``) narrow it.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from core.api.exceptions import Conflict
+from core.api.params import validate_query
+from core.fields import EMBEDDING_DIMENSIONS
+from core.similarity import EmbeddingError, embedding_set, embedding_validate, similar_rows
+
+MAX_SIMILAR = 100
+
+
+class EmbeddingBodySerializer(serializers.Serializer):
+    """An embedding to store: exactly 1536 finite numbers."""
+
+    embedding = serializers.JSONField(help_text=f"A list of {EMBEDDING_DIMENSIONS} finite numbers.")
+
+    def validate_embedding(self, value):
+        try:
+            return embedding_validate(value)
+        except EmbeddingError as error:
+            raise serializers.ValidationError(str(error)) from None
+
+
+class SimilarSearchSerializer(EmbeddingBodySerializer):
+    """A vector to search by, and how many neighbours to return."""
+
+    limit = serializers.IntegerField(required=False, default=10, min_value=1, max_value=MAX_SIMILAR)
+
+
+class SimilarLimitSerializer(serializers.Serializer):
+    """``?limit=`` of the similar endpoint."""
+
+    limit = serializers.IntegerField(required=False, default=10, min_value=1, max_value=MAX_SIMILAR)
+
+
+class EmbeddingStoredSerializer(serializers.Serializer):
+    """Confirmation that an embedding was stored."""
+
+    id = serializers.IntegerField()
+    embedding_dimensions = serializers.IntegerField()
+
+
+class SimilarityMixin:
+    """Adds the embedding and similarity actions to a TenantViewSet."""
+
+    read_actions = ("similar", "similar_search")
+
+    def _similar_response(self, rows, limit: int) -> Response:
+        data = self.get_serializer(rows, many=True).data
+        for item, row in zip(data, rows, strict=True):
+            item["distance"] = row.distance
+            item["similarity"] = 1.0 - row.distance
+        return Response({self.list_key: data, "count": len(data), "limit": limit})
+
+    @extend_schema(
+        request=EmbeddingBodySerializer, responses={200: EmbeddingStoredSerializer, 204: None}
+    )
+    @action(detail=True, methods=["put", "delete"], filterset_class=None)
+    def embedding(self, request, pk=None):
+        """Store (PUT) or clear (DELETE) this item's embedding."""
+        row = self.get_object()
+        if request.method == "DELETE":
+            embedding_set(row=row, vector=None)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        body = EmbeddingBodySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        embedding_set(row=row, vector=body.validated_data["embedding"])
+        return Response({"id": row.pk, "embedding_dimensions": EMBEDDING_DIMENSIONS})
+
+    @extend_schema(parameters=[SimilarLimitSerializer])
+    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
+    def similar(self, request, pk=None):
+        """The nearest items of the caller's client to this one (cosine distance)."""
+        limit = validate_query(request, SimilarLimitSerializer)["limit"]
+        row = self.get_object()
+        vector = type(row).objects.filter(pk=row.pk).values_list("embedding", flat=True).first()
+        if vector is None:
+            raise Conflict(
+                f"This item has no embedding: PUT one to {request.path.rsplit('/similar', 1)[0]}"
+                "/embedding first."
+            )
+        rows = similar_rows(queryset=self.get_queryset().exclude(pk=row.pk), vector=vector, k=limit)
+        return self._similar_response(rows, limit)
+
+    @extend_schema(request=SimilarSearchSerializer)
+    @action(detail=False, methods=["post"], url_path="similar", pagination_class=None)
+    def similar_search(self, request):
+        """The nearest items of the caller's client to a query vector."""
+        body = SimilarSearchSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        queryset = self.filter_queryset(self.get_queryset())
+        rows = similar_rows(
+            queryset=queryset,
+            vector=body.validated_data["embedding"],
+            k=body.validated_data["limit"],
+        )
+        return self._similar_response(rows, body.validated_data["limit"])

@@ -1,0 +1,100 @@
+"""Embeddings and nearest-neighbour search over the tenant models (pgvector, HNSW, cosine).
+
+Searches run on the ML session (``ml``: a standby; ``ml_primary`` when no standby is usable or the
+user has just written), inside one transaction that sets ``hnsw.ef_search`` and
+``hnsw.iterative_scan = relaxed_order`` with ``SET LOCAL``: the HNSW index keeps scanning until
+it has found ``k`` rows of the caller's client, so a small tenant in a big table still gets ``k``
+results. Relaxed order may return neighbours slightly out of order, so they are re-sorted.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.db import OperationalError, connections, models, transaction
+from pgvector.django import CosineDistance
+
+from core.db import replicas
+from core.db.router import ml_session
+from core.fields import EMBEDDING_DIMENSIONS
+from core.models import TenantModel
+
+logger = logging.getLogger(__name__)
+
+
+class EmbeddingError(ValueError):
+    """A vector that cannot be stored: wrong length or non-finite values."""
+
+
+def embedding_validate(value: object) -> list[float]:
+    """Check a client-sent embedding; the message says what was expected and what was sent."""
+    if not isinstance(value, list):
+        raise EmbeddingError(
+            f"expected a list of {EMBEDDING_DIMENSIONS} numbers, got {type(value).__name__}"
+        )
+    if len(value) != EMBEDDING_DIMENSIONS:
+        raise EmbeddingError(f"expected {EMBEDDING_DIMENSIONS} dimensions, got {len(value)}")
+    for position, number in enumerate(value):
+        if isinstance(number, bool) or not isinstance(number, int | float):
+            raise EmbeddingError(
+                f"expected numbers, got {type(number).__name__} at position {position}"
+            )
+        if not math.isfinite(number) or abs(number) > 3.4e38:
+            raise EmbeddingError(f"expected finite numbers, got {number!r} at position {position}")
+    if not any(value):
+        raise EmbeddingError("expected a non-zero vector (cosine distance is undefined for zero)")
+    return [float(number) for number in value]
+
+
+@transaction.atomic
+def embedding_set(*, row: TenantModel, vector: Sequence[float] | None) -> None:
+    """Store (or, with None, clear) ``row``'s embedding."""
+    type(row).objects.filter(pk=row.pk).update(embedding=vector)
+
+
+def _search(
+    alias: str,
+    queryset: models.QuerySet,
+    vector: Sequence[float],
+    k: int,
+) -> list[TenantModel]:
+    with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
+        cursor.execute("SET LOCAL hnsw.ef_search = %s", [settings.VECTOR_EF_SEARCH])
+        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        cursor.execute("SET LOCAL hnsw.max_scan_tuples = %s", [settings.VECTOR_MAX_SCAN_TUPLES])
+        rows = list(
+            queryset.using(alias)
+            .annotate(distance=CosineDistance("embedding", vector))
+            .order_by("distance")[:k]
+        )
+    rows.sort(key=lambda row: (row.distance, row.pk))
+    return rows
+
+
+def similar_rows(
+    *,
+    queryset: models.QuerySet,
+    vector: Sequence[float],
+    k: int,
+) -> list[TenantModel]:
+    """The ``k`` rows of ``queryset`` nearest to ``vector`` by cosine distance (``.distance`` set).
+
+    ``queryset`` must already be scoped to one client and to active rows.
+    """
+    queryset = queryset.filter(embedding__isnull=False).order_by()
+    with ml_session() as alias:
+        try:
+            return _search(alias, queryset, vector, k)
+        except OperationalError:
+            server = replicas.ml_server()
+            if alias != "ml" or server is None:
+                raise
+            # The standby died under the search: it is read-only work, run it on the primary.
+            logger.warning("standby lost during a similarity search; retried on the primary")
+            replicas.mark_down(server, "connection lost during a query")
+            connections["ml"].close()
+    with ml_session() as alias:
+        return _search(alias, queryset, vector, k)
