@@ -95,6 +95,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's and the API docs' static files under gunicorn.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.middleware.RequestSizeLimitMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -141,6 +142,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 APPEND_SLASH = False
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
+# Rate limits ("<n>/second|minute|hour|day"; empty disables), counted in the shared cache.
+API_THROTTLE_ANON = env.str("API_THROTTLE_ANON", default="120/minute")
+API_THROTTLE_USER = env.str("API_THROTTLE_USER", default="6000/minute")
 
 # ---- REST framework ---------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -155,6 +159,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "core.api.throttling.AnonymousThrottle",
+        "core.api.throttling.AuthenticatedThrottle",
+    ],
     "DEFAULT_SCHEMA_CLASS": "core.api.schema.ApiAutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

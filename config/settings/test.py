@@ -17,3 +17,7 @@ CACHES = {
 # creating or flushing a database on them.
 for _alias in [*REPLICA_ALIASES, "ml", "ml_primary"]:
     DATABASES[_alias]["TEST"] = {"MIRROR": "default"}
+
+# The suite makes many requests per user and per address; the limits have their own tests.
+API_THROTTLE_ANON = "100000/minute"
+API_THROTTLE_USER = "100000/minute"

@@ -48,7 +48,12 @@ class TenantReadOnlyViewSet(
         )
 
     def initial(self, request, *args, **kwargs) -> None:
-        super().initial(request, *args, **kwargs)
+        try:
+            super().initial(request, *args, **kwargs)
+        except (exceptions.NotAuthenticated, exceptions.AuthenticationFailed):
+            # Failed attempts count against the anonymous limit: no unthrottled token guessing.
+            self.check_throttles(request)
+            raise
         self.scope = resolve_scope(request)
         if self.action == "list":
             self._reject_unknown_parameters(request)
