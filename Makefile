@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PYTHON ?= $(shell for p in python3.13 python3.12 $$HOME/.pyenv/versions/3.1[2-9]*/bin/python3 python3; do \
 	if $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo $$p; break; fi; done)
 
-.PHONY: install db db-stop run test lint format bench
+.PHONY: install db db-stop run test lint format fuzz
 
 install: $(STAMP)
 
@@ -41,3 +41,7 @@ format: install
 
 test: db lint
 	$(BIN)/pytest
+
+# Many more schema-driven examples per operation than `make test` runs, with fresh randomness.
+fuzz: db
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-150} FUZZ_RANDOM=1 $(BIN)/pytest core/tests/test_fuzz.py -q

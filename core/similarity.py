@@ -44,8 +44,6 @@ def embedding_validate(value: object) -> list[float]:
             )
         if not math.isfinite(number) or abs(number) > 3.4e38:
             raise EmbeddingError(f"expected finite numbers, got {number!r} at position {position}")
-    if not any(value):
-        raise EmbeddingError("expected a non-zero vector (cosine distance is undefined for zero)")
     return [float(number) for number in value]
 
 
@@ -70,6 +68,9 @@ def _search(
             .annotate(distance=CosineDistance("embedding", vector))
             .order_by("distance")[:k]
         )
+    # A zero vector has no direction: its cosine distance to anything is NaN, so it is no one's
+    # neighbour.
+    rows = [row for row in rows if not math.isnan(row.distance)]
     rows.sort(key=lambda row: (row.distance, row.pk))
     return rows
 
@@ -84,6 +85,8 @@ def similar_rows(
 
     ``queryset`` must already be scoped to one client and to active rows.
     """
+    if not any(vector):
+        return []
     queryset = queryset.filter(embedding__isnull=False).order_by()
     with ml_session() as alias:
         try:

@@ -3,13 +3,14 @@
 import django_filters
 from django.db.models import Q
 
+from core.api.filters import text_filter
 from projects.models import Project
 
 
 class ProjectFilter(django_filters.FilterSet):
     """``project_type`` and a ``search`` over key and name."""
 
-    search = django_filters.CharFilter(method="filter_search", max_length=200)
+    search = text_filter(200, method="filter_search")
 
     class Meta:
         model = Project

@@ -3,6 +3,7 @@
 import django_filters
 from django.db.models import Q
 
+from core.api.filters import text_filter
 from users.models import Role, User
 
 
@@ -10,7 +11,7 @@ class UserFilter(django_filters.FilterSet):
     """``role`` and a ``search`` over email and names."""
 
     role = django_filters.ChoiceFilter(choices=Role.choices)
-    search = django_filters.CharFilter(method="filter_search", max_length=200)
+    search = text_filter(200, method="filter_search")
 
     class Meta:
         model = User

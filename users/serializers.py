@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.password_validation import validate_password
 from rest_framework import exceptions, serializers
 
+from core.api.exceptions import Conflict
 from core.api.serializers import TENANT_READ_ONLY_FIELDS, TenantModelSerializer
 from users.models import User
 
@@ -16,10 +17,15 @@ class UserSerializer(TenantModelSerializer):
     password = serializers.CharField(
         write_only=True,
         required=False,
+        min_length=8,
         max_length=128,
         style={"input_type": "password"},
-        help_text="Optional; without one the user cannot log into the admin (API tokens still work).",
+        help_text=(
+            "Optional; without one the user cannot log into the admin (API tokens still work). "
+            "Common passwords are refused."
+        ),
     )
+    preferences = serializers.DictField(required=False, help_text="Free-form settings of the user.")
 
     class Meta:
         model = User
@@ -44,7 +50,7 @@ class UserSerializer(TenantModelSerializer):
             others = others.exclude(pk=self.instance.pk)
         # Emails are global logins: say it cannot be used, not whose it is.
         if others.using("default").exists():
-            raise serializers.ValidationError("This email address cannot be used.")
+            raise Conflict({"email": ["This email address cannot be used."]})
         return value
 
     def validate_role(self, value: str) -> str:

@@ -8,7 +8,8 @@ import logging
 from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DataError, IntegrityError, InterfaceError, OperationalError, models
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views.defaults import page_not_found
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -72,3 +73,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             status.HTTP_400_BAD_REQUEST,
         )
     return drf_exception_handler(exc, context)
+
+
+def not_found(request, exception=None):
+    """404 for URLs that match nothing: JSON under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)

@@ -2,8 +2,32 @@
 
 from __future__ import annotations
 
+import django_filters
+from django import forms
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions
 from rest_framework.filters import OrderingFilter
+
+MAX_ID = 2**63 - 1
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
+class IdFilter(django_filters.NumberFilter):
+    """An id filter: a whole number within the id range (else 400)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)
+
+
+def text_filter(max_length: int, **kwargs) -> django_filters.CharFilter:
+    """A text filter whose documented and enforced length limit is ``max_length``."""
+    return extend_schema_field({"type": "string", "maxLength": max_length})(
+        django_filters.CharFilter(max_length=max_length, **kwargs)
+    )
 
 
 class StrictOrderingFilter(OrderingFilter):
@@ -31,3 +55,17 @@ class StrictOrderingFilter(OrderingFilter):
         if not any(term.lstrip("-") == "id" for term in fields):
             fields.append("-id" if fields[-1].startswith("-") else "id")
         return fields
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        names = "|".join(sorted(view.ordering_fields))
+        return [
+            {
+                "name": self.ordering_param,
+                "required": False,
+                "in": "query",
+                "description": (
+                    f"Comma-separated fields, - for descending: {', '.join(sorted(view.ordering_fields))}."
+                ),
+                "schema": {"type": "string", "pattern": f"^-?({names})(,-?({names}))*$"},
+            }
+        ]

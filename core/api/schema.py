@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
+
+from core.api.params import CommonParamsSerializer
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -24,18 +25,12 @@ class ValidationErrorSerializer(serializers.Serializer):
         ref_name = "ValidationError"
 
 
-COMMON_PARAMETERS = [
-    OpenApiParameter(
-        "include_ml_fields",
-        OpenApiTypes.BOOL,
-        description="Include ML fields (embedding) in the response.",
-    ),
-    OpenApiParameter(
-        "client_id",
-        OpenApiTypes.INT,
-        description="Your client's id (optional). Another client's id: 403 unless superuser.",
-    ),
-]
+ID_PARAMETER = OpenApiParameter(
+    "id",
+    {"type": "integer", "minimum": 1, "maximum": 10**18 - 1},
+    OpenApiParameter.PATH,
+    description="The item's id.",
+)
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):
@@ -58,7 +53,9 @@ class ApiAutoSchema(AutoSchema):
     def get_override_parameters(self) -> list:
         parameters = list(super().get_override_parameters())
         if getattr(self.view, "documents_common_parameters", False):
-            parameters += COMMON_PARAMETERS
+            parameters.append(CommonParamsSerializer)
+            if "{id}" in self.path:
+                parameters.append(ID_PARAMETER)
         return parameters
 
     def _get_response_bodies(self, direction="response") -> dict:
@@ -81,3 +78,35 @@ class ApiAutoSchema(AutoSchema):
                 code, self._get_response_for_code(serializer, code, direction=direction)
             )
         return responses
+
+
+def add_item_links(result: dict, generator, request, public) -> dict:
+    """OpenAPI links from "create" to the item operations, and from "delete" back to "get".
+
+    They tell clients (and stateful fuzzers) that ``id`` of a 201 body addresses
+    ``/{id}`` and that a deleted item is then gone.
+    """
+    paths = result.get("paths", {})
+    for path, item in paths.items():
+        create = item.get("post")
+        detail = paths.get(f"{path}{{id}}/")
+        if not create or not detail or "201" not in create.get("responses", {}):
+            continue
+        links = {
+            f"{method.title()}Item": {
+                "operationId": detail[method]["operationId"],
+                "parameters": {"id": "$response.body#/id"},
+            }
+            for method in ("get", "patch", "delete")
+            if method in detail
+        }
+        create["responses"]["201"]["links"] = links
+        if "delete" in detail and "get" in detail:
+            detail["delete"]["responses"].setdefault("204", {"description": "Deleted."})
+            detail["delete"]["responses"]["204"]["links"] = {
+                "GetDeletedItem": {
+                    "operationId": detail["get"]["operationId"],
+                    "parameters": {"id": "$request.path.id"},
+                }
+            }
+    return result

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -21,10 +21,23 @@ from core.similarity import EmbeddingError, embedding_set, embedding_validate, s
 MAX_SIMILAR = 100
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "number", "minimum": -3.4e38, "maximum": 3.4e38},
+        "minItems": EMBEDDING_DIMENSIONS,
+        "maxItems": EMBEDDING_DIMENSIONS,
+        "description": f"{EMBEDDING_DIMENSIONS} finite numbers (text-embedding-3-small).",
+    }
+)
+class EmbeddingInputField(serializers.JSONField):
+    """Any JSON, checked by ``embedding_validate`` so that errors say what was expected."""
+
+
 class EmbeddingBodySerializer(serializers.Serializer):
     """An embedding to store: exactly 1536 finite numbers."""
 
-    embedding = serializers.JSONField(help_text=f"A list of {EMBEDDING_DIMENSIONS} finite numbers.")
+    embedding = EmbeddingInputField()
 
     def validate_embedding(self, value):
         try:
@@ -57,11 +70,42 @@ class SimilarityMixin:
 
     read_actions = ("similar", "similar_search")
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        base = cls.serializer_class
+        cls.similar_item_serializer = type(
+            f"Similar{base.__name__.removesuffix('Serializer')}",
+            (base,),
+            {
+                "__doc__": "An item with its cosine distance to the query (similarity = 1 - distance).",
+                "distance": serializers.FloatField(read_only=True),
+                "similarity": serializers.FloatField(read_only=True),
+                "Meta": type(
+                    "Meta", (base.Meta,), {"fields": (*base.Meta.fields, "distance", "similarity")}
+                ),
+            },
+        )
+        envelope = type(
+            f"Similar{base.__name__.removesuffix('Serializer')}List",
+            (serializers.Serializer,),
+            {
+                "__doc__": "The nearest items, closest first.",
+                cls.list_key: cls.similar_item_serializer(many=True),
+                "count": serializers.IntegerField(),
+                "limit": serializers.IntegerField(),
+            },
+        )
+        extend_schema_view(
+            similar=extend_schema(parameters=[SimilarLimitSerializer], responses=envelope),
+            similar_search=extend_schema(request=SimilarSearchSerializer, responses=envelope),
+        )(cls)
+
     def _similar_response(self, rows, limit: int) -> Response:
-        data = self.get_serializer(rows, many=True).data
-        for item, row in zip(data, rows, strict=True):
-            item["distance"] = row.distance
-            item["similarity"] = 1.0 - row.distance
+        for row in rows:
+            row.similarity = 1.0 - row.distance
+        data = self.similar_item_serializer(
+            rows, many=True, context=self.get_serializer_context()
+        ).data
         return Response({self.list_key: data, "count": len(data), "limit": limit})
 
     @extend_schema(
@@ -79,7 +123,6 @@ class SimilarityMixin:
         embedding_set(row=row, vector=body.validated_data["embedding"])
         return Response({"id": row.pk, "embedding_dimensions": EMBEDDING_DIMENSIONS})
 
-    @extend_schema(parameters=[SimilarLimitSerializer])
     @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
     def similar(self, request, pk=None):
         """The nearest items of the caller's client to this one (cosine distance)."""
@@ -94,7 +137,6 @@ class SimilarityMixin:
         rows = similar_rows(queryset=self.get_queryset().exclude(pk=row.pk), vector=vector, k=limit)
         return self._similar_response(rows, limit)
 
-    @extend_schema(request=SimilarSearchSerializer)
     @action(detail=False, methods=["post"], url_path="similar", pagination_class=None)
     def similar_search(self, request):
         """The nearest items of the caller's client to a query vector."""
