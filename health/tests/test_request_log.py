@@ -9,7 +9,9 @@ import re
 import pytest
 from django.conf import settings as django_settings
 
+from core.testing import wait_for_standby
 from health.request_log import logger as request_logger
+from users.models import User
 from users.services import api_user_create
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
@@ -69,3 +71,16 @@ def test_server_errors_are_logged_as_errors(client, request_log, monkeypatch):
     [record] = request_log()
     assert record.levelno == logging.ERROR
     assert json.loads(record.getMessage())["status"] == 503
+
+
+def test_session_user_is_logged_only_when_the_view_looked_at_it(client, request_log):
+    admin = User.objects.create_superuser(email="ops@example.com", password="x" * 12)
+    wait_for_standby()  # the admin page loads the session's user from the standby
+    client.force_login(admin)
+    assert client.get("/admin/").status_code == 200
+    assert client.get("/health").status_code == 200
+    admin_page, probe = (json.loads(record.getMessage()) for record in request_log())
+    assert admin_page["client_id"] == admin.client_id
+    # The probe never loaded the session's user: logging must not load it either.
+    assert probe["client_id"] is None
+    assert probe["db_read_aliases"] == []
