@@ -133,9 +133,11 @@ def test_healthcheck_process_exits_1_with_one_line_and_no_traceback():
 @pytest.fixture
 def credentials_in_the_url():
     """Every alias connects as a dedicated user with a password, as from a DATABASE_URL."""
-    name = connections["default"].settings_dict["NAME"]
-    host = connections["default"].settings_dict["HOST"]
-    url = f"postgresql://health_probe_owner:S3cret-Pa55w0rd@/{name}?host={host}&port=5432"
+    primary = connections["default"].settings_dict
+    url = (
+        f"postgresql://health_probe_owner:S3cret-Pa55w0rd@/{primary['NAME']}"
+        f"?host={primary['HOST']}&port={primary['PORT'] or 5432}"
+    )
     parsed = parse_database_url(url, variable="DATABASE_URL")
     with connections["default"].cursor() as cursor:
         cursor.execute("CREATE ROLE health_probe_owner LOGIN SUPERUSER PASSWORD 'S3cret-Pa55w0rd'")
