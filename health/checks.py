@@ -1,0 +1,295 @@
+"""The health checks behind ``/health*`` and ``manage.py healthcheck``.
+
+Each check returns a ``CheckResult``: ``healthy``, ``degraded`` (the service works, with less
+margin: a standby is down or lagging, so reads fall back to the primary) or ``unhealthy`` (it
+cannot serve: the primary, or every server, is unreachable), and the JSON body its endpoint
+returns. Bodies never carry an exception's text (it may name a host, a socket or a user):
+problems are summarised in ``reasons``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.conf import settings
+
+from core.db import replicas
+from core.db.router import ml_session, read_alias
+from core.db.state import current
+from core.db.vectors import VECTOR_TABLES, vector_columns_accessible
+from health.embedding_counts import EmbeddingCounts, count_key, embedding_counts
+from health.servers import (
+    PRIMARY,
+    UNREACHABLE,
+    ProbeFailed,
+    StandbyStatus,
+    fetch,
+    primary_status,
+    replica_section,
+    standby_status,
+    standby_statuses,
+)
+
+HEALTHY = "healthy"
+DEGRADED = "degraded"
+UNHEALTHY = "unhealthy"
+SEVERITY = {HEALTHY: 0, DEGRADED: 1, UNHEALTHY: 2}
+SCOPES = ("live", "ready", "database", "ml", "all")
+
+ML_TABLES = ("ai_learning_memory", "ml_prediction_log", "ml_anomaly_alerts")
+UNKNOWN = "unknown"
+
+ML_TABLES_SQL = """
+SELECT wanted.name,
+       COALESCE(has_table_privilege(to_regclass(wanted.name), 'SELECT'), false)
+FROM unnest(%s::text[]) AS wanted(name)
+"""
+
+EXTENSIONS_SQL = """
+SELECT (SELECT extversion FROM pg_extension WHERE extname = 'vector'),
+       (SELECT extversion FROM pg_extension WHERE extname = 'pgml'),
+       EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pgml')
+"""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one check: its status, why, and the body its endpoint returns."""
+
+    name: str
+    status: str
+    body: dict
+    summary: str
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def http_status(self) -> int:
+        return 503 if self.status == UNHEALTHY else 200
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _status(*, failures: list[str], warnings: list[str]) -> str:
+    if failures:
+        return UNHEALTHY
+    return DEGRADED if warnings else HEALTHY
+
+
+def _body(status: str, reasons: list[str], **fields: object) -> dict:
+    body: dict = {"status": status, **fields, "reasons": reasons}
+    if status == UNHEALTHY:
+        # The specification's unhealthy shape carries one "error" string.
+        body["error"] = "; ".join(reasons)
+    body["timestamp"] = _now()
+    return body
+
+
+def _lag_text(status: str, lag: float | None) -> str:
+    return status if lag is None else f"{status} (lag {lag:.1f}s)"
+
+
+def _standby_problems(standbys: list[StandbyStatus]) -> list[str]:
+    return [standby.problem for standby in standbys if standby.problem]
+
+
+@dataclass(frozen=True)
+class Answer[T]:
+    """Which alias answered a read (None when none did), its result, or why it failed."""
+
+    served_by: str | None
+    result: T | None = None
+    failure: str | None = None
+
+
+def _first_answer[T](aliases: list[str], read: Callable[[str], T]) -> Answer[T]:
+    """Run ``read`` on the first alias whose server answers; note it as the one that served."""
+    failures = []
+    for alias in dict.fromkeys(aliases):
+        try:
+            result = read(alias)
+        except ProbeFailed as failed:
+            if failed.unreachable and alias in settings.REPLICA_ALIASES:
+                replicas.mark_down(alias)
+            failures.append(failed.reason)
+            continue
+        current().note_read(alias)
+        return Answer(served_by=alias, result=result)
+    failure = UNREACHABLE if all(f == UNREACHABLE for f in failures) else failures[-1]
+    return Answer(served_by=None, failure=failure)
+
+
+def check_live() -> CheckResult:
+    """Liveness: the process runs; no database is touched."""
+    return CheckResult(name="live", status=HEALTHY, body={"status": "ok"}, summary="process up")
+
+
+def check_ready() -> CheckResult:
+    """Readiness: writes need the primary; reads fall back to it when no standby is usable."""
+    primary = primary_status()
+    standbys = standby_statuses()
+    failures = [primary.problem] if primary.problem else []
+    warnings = _standby_problems(standbys)
+    usable = [standby.alias for standby in standbys if standby.status == "ok"]
+    reads_from = usable[0] if usable else (PRIMARY if primary.reachable else None)
+    status = _status(failures=failures, warnings=warnings)
+    reasons = failures + warnings
+    replica = replica_section(standbys)
+    body = _body(
+        status,
+        reasons,
+        ready=status != UNHEALTHY,
+        reads_from=reads_from,
+        primary=primary.as_dict(),
+        replica=replica,
+    )
+    summary = (
+        f"primary {primary.status}; replica {_lag_text(replica['status'], replica['lag_seconds'])}"
+        f"; reads from {reads_from or 'no server'}"
+    )
+    return CheckResult(name="ready", status=status, body=body, summary=summary, reasons=reasons)
+
+
+def _database_facts(alias: str) -> tuple[dict[str, str], EmbeddingCounts]:
+    tables = dict(fetch(alias, ML_TABLES_SQL, [list(ML_TABLES)]))
+    ml_tables = {name: "available" if tables[name] else "not_available" for name in ML_TABLES}
+    return ml_tables, embedding_counts(alias, tuple(VECTOR_TABLES))
+
+
+def check_database() -> CheckResult:
+    """The specification's database report, plus primary/standby state and who answered."""
+    primary = primary_status()
+    standbys = standby_statuses()
+    answer = _first_answer([read_alias(), PRIMARY], _database_facts)
+    failures = [primary.problem] if primary.problem else []
+    if answer.served_by is None:
+        if answer.failure != UNREACHABLE or not primary.problem:
+            failures.append(f"no server answered reads: {answer.failure}")
+        connection = "unavailable"
+        ml_tables = dict.fromkeys(ML_TABLES, UNKNOWN)
+        vector_columns = {count_key(table): UNKNOWN for table in VECTOR_TABLES}
+        source = None
+    else:
+        connection = "ok" if not primary.problem else "read_only"
+        ml_tables, counts = answer.result
+        vector_columns = counts.counts
+        source = counts.source()
+    warnings = _standby_problems(standbys)
+    status = _status(failures=failures, warnings=warnings)
+    reasons = failures + warnings
+    replica = replica_section(standbys)
+    body = _body(
+        status,
+        reasons,
+        database_connection=connection,
+        served_by=answer.served_by,
+        ml_tables=ml_tables,
+        vector_columns=vector_columns,
+        vector_columns_source=source,
+        primary=primary.as_dict(),
+        replica=replica,
+    )
+    available = sum(state == "available" for state in ml_tables.values())
+    embeddings = ", ".join(f"{key} {value}" for key, value in vector_columns.items())
+    summary = (
+        f"reads served by {answer.served_by or 'no server'}; primary {primary.status}; "
+        f"replica {_lag_text(replica['status'], replica['lag_seconds'])}; "
+        f"ML tables available {available}/{len(ml_tables)}; {embeddings}"
+    )
+    return CheckResult(name="database", status=status, body=body, summary=summary, reasons=reasons)
+
+
+def _postgresml(alias: str, version: str | None, on_server: bool) -> dict:
+    if version is None:
+        reason = (
+            "extension available on the server but not created in this database"
+            if on_server
+            else "extension not installed on this server"
+        )
+        return {"available": False, "reason": reason}
+    try:
+        version = fetch(alias, "SELECT pgml.version()")[0][0]
+    except ProbeFailed:
+        # The extension is there but its functions fail: report what pg_extension says.
+        return {"available": False, "version": version, "reason": "pgml.version() failed"}
+    return {"available": True, "version": version}
+
+
+def _pgvector(alias: str, version: str | None) -> dict:
+    if version is None:
+        return {"available": False, "reason": "extension not created in this database"}
+    try:
+        fetch(alias, "SELECT '[1,2,3]'::vector")
+    except ProbeFailed:
+        return {"available": False, "version": version, "reason": "vector type unusable"}
+    return {"available": True, "version": version}
+
+
+def _ml_facts(alias: str) -> tuple[dict, dict]:
+    vector_version, pgml_version, pgml_on_server = fetch(alias, EXTENSIONS_SQL)[0]
+    return _postgresml(alias, pgml_version, pgml_on_server), _pgvector(alias, vector_version)
+
+
+def check_ml() -> CheckResult:
+    """The specification's ML report: PostgresML, pgvector, vector columns, the ML standby."""
+    server = replicas.ml_server()
+    standby = standby_status("ml", server) if server else None
+    with ml_session() as alias:
+        answer = _first_answer([alias, "ml_primary"], _ml_facts)
+        accessible = answer.served_by is not None and vector_columns_accessible()
+    failures = [] if answer.served_by else [f"ML session: database {answer.failure}"]
+    warnings = [standby.problem] if standby and standby.problem else []
+    if answer.served_by is None:
+        postgresml = {"available": False, "reason": f"database {answer.failure}"}
+        pgvector = {"available": False, "reason": f"database {answer.failure}"}
+    else:
+        postgresml, pgvector = answer.result
+        if not pgvector["available"]:
+            warnings.append("pgvector not available")
+    status = _status(failures=failures, warnings=warnings)
+    reasons = failures + warnings
+    replica_connection = standby.status if standby else "not_configured"
+    replica_lag = standby.as_dict()["lag_seconds"] if standby else None
+    body = _body(
+        status,
+        reasons,
+        postgresml=postgresml,
+        pgvector=pgvector,
+        vector_columns_accessible=accessible,
+        replica_connection=replica_connection,
+        replica_lag_seconds=replica_lag,
+        max_lag_seconds=settings.REPLICA_MAX_LAG_SECONDS,
+        served_by=answer.served_by,
+    )
+    summary = (
+        f"served by {answer.served_by or 'no server'}; "
+        f"pgvector {pgvector.get('version') if pgvector['available'] else 'not available'}; "
+        f"postgresml {postgresml.get('version') if postgresml['available'] else 'not available'}; "
+        f"vector columns accessible: {'yes' if accessible else 'no'}; "
+        f"replica {_lag_text(replica_connection, replica_lag)}"
+    )
+    return CheckResult(name="ml", status=status, body=body, summary=summary, reasons=reasons)
+
+
+CHECKS: dict[str, Callable[[], CheckResult]] = {
+    "live": check_live,
+    "ready": check_ready,
+    "database": check_database,
+    "ml": check_ml,
+}
+
+
+def run_checks(scope: str) -> list[CheckResult]:
+    """The checks of ``scope`` (one of ``SCOPES``; ``all`` runs every check)."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}; expected one of {', '.join(SCOPES)}")
+    names = list(CHECKS) if scope == "all" else [scope]
+    return [CHECKS[name]() for name in names]
+
+
+def worst_status(results: list[CheckResult]) -> str:
+    """The most severe status among ``results``."""
+    return max((result.status for result in results), key=SEVERITY.__getitem__)

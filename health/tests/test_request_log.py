@@ -1,0 +1,86 @@
+"""One log line per request, JSON when DEBUG is off, text when it is on."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+import pytest
+from django.conf import settings as django_settings
+
+from core.testing import wait_for_standby
+from health.request_log import logger as request_logger
+from users.models import User
+from users.services import api_user_create
+
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+
+
+@pytest.fixture
+def request_log(caplog):
+    """The request log's records (its logger does not propagate to the root logger)."""
+    request_logger.addHandler(caplog.handler)
+    caplog.set_level(logging.INFO, logger=request_logger.name)
+    yield lambda: [r for r in caplog.records if r.name == request_logger.name]
+    request_logger.removeHandler(caplog.handler)
+
+
+def test_the_middleware_runs_inside_the_routing_scope():
+    middleware = django_settings.MIDDLEWARE
+    routing = middleware.index("core.db.middleware.DatabaseRoutingMiddleware")
+    assert middleware[routing + 1] == "health.request_log.RequestLogMiddleware"
+
+
+def test_json_line_with_method_path_status_duration_and_serving_alias(client, request_log):
+    client.get("/health/database?verbose=1")
+    [record] = request_log()
+    line = json.loads(record.getMessage())
+    assert line["method"] == "GET"
+    assert line["path"] == "/health/database"
+    assert line["status"] == 200
+    assert line["duration_ms"] > 0
+    assert line["client_id"] is None
+    assert line["db_read_aliases"] == ["replica"]
+    assert line["db_wrote"] is False
+    assert record.levelno == logging.INFO
+
+
+def test_authenticated_caller_is_logged_with_its_client(client, request_log):
+    user, key = api_user_create(client_name="Logged", email="logged@example.com")
+    response = client.get("/api/schema/", headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 200
+    [record] = request_log()
+    assert json.loads(record.getMessage())["client_id"] == user.client_id
+
+
+def test_plain_text_when_debug_is_on(client, request_log, settings):
+    settings.DEBUG = True
+    client.get("/health")
+    [record] = request_log()
+    assert re.fullmatch(r"\S+ GET /health 200 [\d.]+ms client=- db_reads=-", record.getMessage()), (
+        record.getMessage()
+    )
+
+
+def test_server_errors_are_logged_as_errors(client, request_log, monkeypatch):
+    # A broken report query: no server can answer the report, which is then a 503.
+    monkeypatch.setattr("health.checks.ML_TABLES_SQL", "SELECT no_such_column")
+    response = client.get("/health/database")
+    assert response.status_code == 503
+    [record] = request_log()
+    assert record.levelno == logging.ERROR
+    assert json.loads(record.getMessage())["status"] == 503
+
+
+def test_session_user_is_logged_only_when_the_view_looked_at_it(client, request_log):
+    admin = User.objects.create_superuser(email="ops@example.com", password="x" * 12)
+    wait_for_standby()  # the admin page loads the session's user from the standby
+    client.force_login(admin)
+    assert client.get("/admin/").status_code == 200
+    assert client.get("/health").status_code == 200
+    admin_page, probe = (json.loads(record.getMessage()) for record in request_log())
+    assert admin_page["client_id"] == admin.client_id
+    # The probe never loaded the session's user: logging must not load it either.
+    assert probe["client_id"] is None
+    assert probe["db_read_aliases"] == []
