@@ -26,8 +26,10 @@ db: install
 db-stop: install
 	$(BIN)/python manage.py embedded_db stop
 
+# A fresh database gets the small demo set; its logins are printed (docs/ml-monitoring.md).
 run: db
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	exec $(BIN)/gunicorn config.wsgi --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile -
 

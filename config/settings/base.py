@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "pullrequests",
     "mlmonitoring",
     "health",
+    "demo",
 ]
 
 MIDDLEWARE = [
