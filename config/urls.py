@@ -1,6 +1,7 @@
 """Top-level URLs: the API, its schema and docs, health, and the admin."""
 
 from django.contrib import admin
+from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
@@ -13,3 +14,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
 ]
+# With DEBUG on (`make run`), Django serves the admin's and the API docs' static files itself;
+# with DEBUG off this adds nothing and a static file server (or WhiteNoise) must do it.
+urlpatterns += staticfiles_urlpatterns()
