@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import itertools
+import random
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -239,9 +240,7 @@ def _pull_requests(
     progress: Progress | None,
 ) -> None:
     """Pull requests over the tenant's repositories; about 60% name and link an issue."""
-    issue_ids = dict(
-        Issue.objects.filter(client=client, key__in=issue_keys).values_list("key", "id")
-    )
+    issue_ids = dict(Issue.objects.filter(client=client).values_list("key", "id"))
     existing = set(PullRequest.objects.filter(client=client).values_list("repository", "number"))
     repositories = [f"{tenant.org}/{name}" for name in content.REPOSITORIES]
     wanted = [
@@ -306,7 +305,9 @@ def _ml_rows(
         _insert(model, rows, max(count - first, 0), label, result, progress, after_batch=backdate)
 
 
-def _alert_values(rng, created_at: datetime, acknowledger: User, now: datetime) -> dict:
+def _alert_values(
+    rng: random.Random, created_at: datetime, acknowledger: User, now: datetime
+) -> dict:
     values = content.anomaly_alert_values(rng, created_at=created_at, now=now)
     values["acknowledged_by"] = acknowledger if values["acknowledged"] else None
     return values

@@ -12,12 +12,16 @@ from core.models import TenantModel
 
 
 class PredictionSeverity(models.TextChoices):
+    """How unusual a prediction was."""
+
     NORMAL = "normal", "Normal"
     WARNING = "warning", "Warning"
     CRITICAL = "critical", "Critical"
 
 
 class AlertSeverity(models.TextChoices):
+    """How urgent an anomaly alert is."""
+
     LOW = "low", "Low"
     MEDIUM = "medium", "Medium"
     HIGH = "high", "High"

@@ -5,8 +5,10 @@ The router sends every read of this app to the ``ml`` alias; the views need not 
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django_filters import BooleanFilter
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
 
 from core.api.permissions import AdminRolePermission
 from core.api.schema import ApiAutoSchema
@@ -32,7 +34,7 @@ class MlEnvelopePagination:
     echoed_filter: str | None = None
     echoed_filter_type = "string"
 
-    def get_paginated_response(self, data):
+    def get_paginated_response(self, data) -> Response:
         response = super().get_paginated_response(data)
         del response.data["ml_fields_included"]
         return response
@@ -87,7 +89,7 @@ class MlMonitoringViewSet(TenantReadOnlyViewSet):
             {"echoed_filter": echoed, "echoed_filter_type": "boolean" if boolean else "string"},
         )
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet:
         # The base defers ``embedding`` unless ML fields were asked for; these models have no
         # such column, so clear the deferral rather than let the query name a missing field.
         return super().get_queryset().defer(None)

@@ -36,6 +36,8 @@ def row_count(value: str) -> int:
 
 
 class Command(BaseCommand):
+    """``manage.py seed_demo``: a thin wrapper over ``demo.services``."""
+
     help = (
         "Create the demo clients, accounts (with API tokens and a known password), projects, "
         "issues, pull requests and ML rows; a re-run adds only what is missing. Counts are per "
