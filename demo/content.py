@@ -172,7 +172,7 @@ def pull_request_values(
 
 
 def learning_memory_values(rng: random.Random, *, team: str) -> dict:
-    """A query the assistant got wrong and what it learnt from it."""
+    """A natural-language query that was translated wrongly, and what was learnt from it."""
     intent, table, column = rng.choice(INTENTS)
     error_type = rng.choice(ERROR_TYPES)
     issue, fix = ISSUES_BY_ERROR[error_type]

@@ -38,7 +38,7 @@ def _list_index(table: str) -> models.Index:
 
 
 class LearningMemory(TenantModel):
-    """A query the assistant got wrong, what went wrong, and how to do it right next time."""
+    """A question translated into a wrong query: what went wrong, and how to do it right next time."""
 
     error_type = models.CharField(max_length=50)
     user_intent = models.TextField()

@@ -103,7 +103,7 @@ class MlMonitoringViewSet(TenantReadOnlyViewSet):
 
 
 class LearningMemoryViewSet(MlMonitoringViewSet):
-    """What the assistant learnt from the queries it got wrong, newest first."""
+    """What the query translator learnt from the queries it got wrong, newest first."""
 
     queryset = LearningMemory.objects.all()
     serializer_class = LearningMemorySerializer
