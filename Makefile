@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PYTHON ?= $(shell for p in python3.13 python3.12 $$HOME/.pyenv/versions/3.1[2-9]*/bin/python3 python3; do \
 	if $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo $$p; break; fi; done)
 
-.PHONY: install db db-stop run test lint format fuzz
+.PHONY: install db db-stop run test lint format fuzz browser
 
 install: $(STAMP)
 
@@ -26,8 +26,10 @@ db: install
 db-stop: install
 	$(BIN)/python manage.py embedded_db stop
 
+# A fresh database gets the small demo set; its logins are printed (docs/ml-monitoring.md).
 run: db
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	exec $(BIN)/gunicorn config.wsgi --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile -
 
@@ -39,7 +41,18 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: db lint
+# The admin browser test drives Debian's Chromium: install it when missing (as root, as CI runs).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+		else \
+			echo "/usr/bin/chromium is missing: install Debian's chromium package (sudo apt-get install chromium)"; \
+			exit 1; \
+		fi; \
+	fi
+
+test: db lint browser
 	$(BIN)/pytest
 
 # Many more schema-driven examples per operation than `make test` runs, with fresh randomness.

@@ -7,6 +7,7 @@ class CoreConfig(AppConfig):
     """Core app: connects the standby failover wrapper and the system checks."""
 
     name = "core"
+    verbose_name = "Tenants"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

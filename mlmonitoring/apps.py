@@ -7,3 +7,4 @@ class MlMonitoringConfig(AppConfig):
     """ML monitoring app."""
 
     name = "mlmonitoring"
+    verbose_name = "ML monitoring"

@@ -7,3 +7,4 @@ class PullRequestsConfig(AppConfig):
     """Pull requests app."""
 
     name = "pullrequests"
+    verbose_name = "Pull requests"

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "pullrequests",
     "mlmonitoring",
     "health",
+    "demo",
 ]
 
 MIDDLEWARE = [

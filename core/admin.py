@@ -1,0 +1,16 @@
+"""Django admin for tenants."""
+
+from django.contrib import admin
+
+from core.models import Client
+
+
+@admin.register(Client)
+class ClientAdmin(admin.ModelAdmin):
+    """Tenants; deactivating one locks its users out of the API."""
+
+    list_display = ("name", "active", "created_at", "last_updated_at")
+    list_filter = ("active",)
+    search_fields = ("name",)
+    readonly_fields = ("created_at", "last_updated_at")
+    date_hierarchy = "created_at"

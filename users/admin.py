@@ -1,0 +1,88 @@
+"""Django admin for users (email login, client and role) and their API tokens (read-only)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
+
+from users.models import ApiToken, User
+
+
+class UserCreationAdminForm(AdminUserCreationForm):
+    """Create a user by email, in a client, with a role."""
+
+    class Meta:
+        model = User
+        fields = ("email", "client", "role")
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].lower()
+        # Emails are global logins; ask the primary, a standby may not have the newest user.
+        if User.objects.using("default").filter(email__iexact=email).exists():
+            raise ValidationError("A user with this email address already exists.")
+        return email
+
+
+class UserChangeAdminForm(UserChangeForm):
+    """Change a user; the password is shown as its hash summary, changed on its own page."""
+
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    """Users of every client: email login, client, role and the Django staff flags."""
+
+    form = UserChangeAdminForm
+    add_form = UserCreationAdminForm
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Tenant", {"fields": ("client", "role", "active")}),
+        ("Personal info", {"fields": ("first_name", "last_name", "preferences")}),
+        ("Permissions", {"fields": ("is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("Dates", {"fields": ("last_login", "created_at", "last_updated_at")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "client", "role", "usable_password", "password1", "password2"),
+            },
+        ),
+    )
+    readonly_fields = ("last_login", "created_at", "last_updated_at")
+    list_display = ("email", "client", "role", "first_name", "last_name", "is_staff", "active")
+    list_filter = ("role", "is_staff", "is_superuser", "active", "client")
+    list_select_related = ("client",)
+    search_fields = ("email", "first_name", "last_name", "client__name")
+    ordering = ("email",)
+    date_hierarchy = "created_at"
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """API tokens: who holds which (by prefix); the key is never stored, the digest never shown."""
+
+    list_display = ("prefix_shown", "name", "user", "created_at")
+    list_select_related = ("user", "user__client")
+    search_fields = ("prefix", "name", "user__email")
+    fields = ("prefix_shown", "name", "user", "created_at")
+    readonly_fields = fields
+
+    @admin.display(description="prefix")
+    def prefix_shown(self, obj: ApiToken) -> str:
+        return f"{obj.prefix}…"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
