@@ -13,12 +13,16 @@ from core.api.params import page_params_serializer, validate_query
 class EnvelopePagination(BasePagination):
     """Limit/offset pages in the original service's envelope; bad values are a 400, never clamped.
 
-    Subclasses (made per viewset) set ``list_key``, ``default_limit`` and ``max_limit``.
+    Subclasses (made per viewset) set ``list_key``, ``default_limit``, ``max_limit``,
+    ``ml_fields`` (whether rows have ML fields, hence ``ml_fields_included``) and
+    ``extra_schema`` (the schema of the keys the view's ``list_envelope_extra()`` adds).
     """
 
     list_key = "results"
     default_limit = 100
     max_limit = 1000
+    ml_fields = True
+    extra_schema: dict = {}
 
     def paginate_queryset(self, queryset: QuerySet, request, view=None) -> list:
         if not queryset.ordered:
@@ -28,8 +32,9 @@ class EnvelopePagination(BasePagination):
             page_params_serializer(default_limit=self.default_limit, max_limit=self.max_limit),
         )
         self.offset, self.limit = params["offset"], params["limit"]
-        self.ml_fields_included = view.scope.include_ml_fields
-        self.extra = view.list_envelope_extra() if hasattr(view, "list_envelope_extra") else {}
+        self.extra = view.list_envelope_extra()
+        if self.ml_fields:
+            self.extra["ml_fields_included"] = view.scope.include_ml_fields
         page = list(queryset[self.offset : self.offset + self.limit])
         if len(page) < self.limit and (page or self.offset == 0):
             # A short page tells the total without a COUNT.
@@ -46,22 +51,24 @@ class EnvelopePagination(BasePagination):
                 "total_count": self.total_count,
                 "offset": self.offset,
                 "limit": self.limit,
-                "ml_fields_included": self.ml_fields_included,
                 **self.extra,
             }
         )
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
+        extra = dict(self.extra_schema)
+        if self.ml_fields:
+            extra["ml_fields_included"] = {"type": "boolean"}
         return {
             "type": "object",
-            "required": [self.list_key, "count", "total_count", "offset", "limit"],
+            "required": [self.list_key, "count", "total_count", "offset", "limit", *extra],
             "properties": {
                 self.list_key: schema,
                 "count": {"type": "integer", "description": "Items in this page."},
                 "total_count": {"type": "integer", "description": "Items in all pages."},
                 "offset": {"type": "integer", "minimum": 0},
                 "limit": {"type": "integer", "minimum": 1, "maximum": self.max_limit},
-                "ml_fields_included": {"type": "boolean"},
+                **extra,
             },
         }
 

@@ -10,17 +10,25 @@ from rest_framework.request import Request
 from core.models import Client
 
 
-class CommonParamsSerializer(serializers.Serializer):
-    """``include_ml_fields`` and ``client_id``, accepted on every tenant endpoint."""
+class ClientParamSerializer(serializers.Serializer):
+    """``client_id``, accepted on every tenant endpoint."""
 
-    include_ml_fields = serializers.BooleanField(
-        required=False, default=False, help_text="Include ML fields (embedding) in the response."
-    )
     client_id = serializers.IntegerField(
         required=False,
         min_value=1,
         max_value=2**63 - 1,
         help_text="Your own client's id (optional); another client's id needs a superuser.",
+    )
+
+
+class CommonParamsSerializer(ClientParamSerializer):
+    """``client_id`` and ``include_ml_fields``, accepted on every tenant endpoint.
+
+    Rows without ML fields ignore the flag, so a client that always sends it keeps working.
+    """
+
+    include_ml_fields = serializers.BooleanField(
+        required=False, default=False, help_text="Include ML fields (embedding) in the response."
     )
 
 

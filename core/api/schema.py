@@ -7,7 +7,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
-from core.api.params import CommonParamsSerializer
+from core.api.params import ClientParamSerializer, CommonParamsSerializer
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -53,7 +53,8 @@ class ApiAutoSchema(AutoSchema):
     def get_override_parameters(self) -> list:
         parameters = list(super().get_override_parameters())
         if getattr(self.view, "documents_common_parameters", False):
-            parameters.append(CommonParamsSerializer)
+            has_ml_fields = self.view.has_ml_fields()
+            parameters.append(CommonParamsSerializer if has_ml_fields else ClientParamSerializer)
             if "{id}" in self.path:
                 parameters.append(ID_PARAMETER)
         return parameters

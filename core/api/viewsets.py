@@ -44,8 +44,27 @@ class TenantReadOnlyViewSet(
                 "list_key": cls.list_key,
                 "default_limit": cls.default_limit,
                 "max_limit": cls.max_limit,
+                "ml_fields": cls.has_ml_fields(),
+                "extra_schema": cls.list_envelope_extra_schema(),
             },
         )
+
+    @classmethod
+    def has_ml_fields(cls) -> bool:
+        """Whether the rows carry ML fields (``embedding``), which ``include_ml_fields`` adds."""
+        queryset = getattr(cls, "queryset", None)
+        if queryset is None:
+            return False
+        return any(field.name == "embedding" for field in queryset.model._meta.get_fields())
+
+    @classmethod
+    def list_envelope_extra_schema(cls) -> dict:
+        """OpenAPI properties of the keys ``list_envelope_extra()`` adds to the list envelope."""
+        return {}
+
+    def list_envelope_extra(self) -> dict:
+        """Keys a resource adds to its list envelope."""
+        return {}
 
     def initial(self, request, *args, **kwargs) -> None:
         try:
@@ -74,7 +93,7 @@ class TenantReadOnlyViewSet(
         if getattr(self, "swagger_fake_view", False):
             return queryset.none()
         queryset = queryset.filter(client_id=self.scope.client_id, active=True)
-        if not self.scope.include_ml_fields:
+        if self.has_ml_fields() and not self.scope.include_ml_fields:
             queryset = queryset.defer("embedding")
         return queryset
 

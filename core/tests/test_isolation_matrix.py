@@ -11,12 +11,20 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 
 from issues.tests.factories import IssueFactory
+from mlmonitoring.tests.factories import (
+    AnomalyAlertFactory,
+    LearningMemoryFactory,
+    PredictionLogFactory,
+)
 from projects.tests.factories import ProjectFactory
 from pullrequests.tests.factories import PullRequestFactory
 from users.tests.factories import UserFactory
 
 VECTOR = [0.01 * (i % 10 + 1) for i in range(1536)]
 FACTORIES = {
+    "/api/ml/learning-memory/": LearningMemoryFactory,
+    "/api/ml/prediction-logs/": PredictionLogFactory,
+    "/api/ml/anomaly-alerts/": AnomalyAlertFactory,
     "/api/issues/": IssueFactory,
     "/api/pull-requests/": PullRequestFactory,
     "/api/projects/": ProjectFactory,
@@ -58,7 +66,7 @@ def factory_for(path: str):
 @pytest.mark.parametrize(("path", "method"), operations())
 def test_tenant_a_cannot_reach_tenant_b(api, admin_a, tenant_a, tenant_b, path, method):
     factory = factory_for(path)
-    theirs = factory(client=tenant_b, embedding=VECTOR)
+    theirs = make_row(factory, tenant_b)
     model = type(theirs)
     before = _snapshot(model, theirs.pk)
     client = api(admin_a)
@@ -68,7 +76,7 @@ def test_tenant_a_cannot_reach_tenant_b(api, admin_a, tenant_a, tenant_b, path, 
         response = client.generic(method, url, data=_json(BODY), content_type="application/json")
         assert response.status_code in (404, 405), (method, url, response.status_code)
     else:
-        factory(client=tenant_a, embedding=VECTOR)  # something of A's own to list
+        make_row(factory, tenant_a)  # something of A's own to list
         response = client.generic(method, path, data=_json(BODY), content_type="application/json")
         assert response.status_code < 500, (method, path, response.status_code)
         if response.status_code < 300 and response["Content-Type"].startswith("application/json"):
@@ -76,6 +84,24 @@ def test_tenant_a_cannot_reach_tenant_b(api, admin_a, tenant_a, tenant_b, path, 
             assert theirs.pk not in _values_of("id", body), (method, path)
             assert tenant_b.pk not in _values_of("client_id", body), (method, path)
     assert _snapshot(model, theirs.pk) == before
+
+
+def make_row(factory, tenant):
+    model = factory._meta.model
+    has_embedding = any(field.name == "embedding" for field in model._meta.get_fields())
+    return factory(client=tenant, **({"embedding": VECTOR} if has_embedding else {}))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path", sorted({path for path, _ in operations() if path.startswith("/api/ml/")})
+)
+def test_ml_endpoints_are_for_admins_only(api, user_a, viewer_a, tenant_a, path):
+    row = make_row(factory_for(path), tenant_a)
+    url = path.replace("{id}", str(row.pk))
+    assert api(user_a).get(url).status_code == 403
+    assert api(viewer_a).get(url).status_code == 403
+    assert api().get(url).status_code == 401
 
 
 def _json(body: dict) -> str:

@@ -7,10 +7,11 @@ from django.db import connections
 
 from core.db import replicas
 from core.db.vectors import VECTOR_TABLES
+from core.fields import EMBEDDING_DIMENSIONS
 from core.models import Client
 from core.testing import wait_for_standby
 from health import checks, embedding_counts
-from users.models import EMBEDDING_DIMENSIONS, User
+from users.models import User
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
