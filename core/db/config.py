@@ -81,7 +81,17 @@ def build_databases(
         "CONN_HEALTH_CHECKS": True,
         "ATOMIC_REQUESTS": False,
     }
+    # A server that vanishes mid-query over TCP is noticed within ~30 s instead of hanging
+    # (libpq ignores these on Unix sockets).
+    network_options = {
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
+        "tcp_user_timeout": 30_000,
+    }
     api_options = {
+        **network_options,
         "connect_timeout": connect_timeout,
         "options": _session_options({"statement_timeout": f"{statement_timeout_ms}ms"}),
     }
@@ -101,9 +111,11 @@ def build_databases(
     ml_settings = _session_options(ML_SESSION_SETTINGS)
     ml_read_only = _session_options({**ML_SESSION_SETTINGS, "default_transaction_read_only": "on"})
     ml_base = replicas[0] if replicas else primary
-    databases["ml"] = _with_options(ml_base, connect_timeout=connect_timeout, options=ml_read_only)
+    databases["ml"] = _with_options(
+        ml_base, **network_options, connect_timeout=connect_timeout, options=ml_read_only
+    )
     databases["ml_primary"] = _with_options(
-        primary, connect_timeout=connect_timeout, options=ml_settings
+        primary, **network_options, connect_timeout=connect_timeout, options=ml_settings
     )
     return databases
 

@@ -18,11 +18,16 @@ from django.db import DatabaseError, connections
 
 LAG_CHECK_INTERVAL = 1.0
 
+# Caught up (everything received is replayed) and still streaming: no lag. Otherwise the lag
+# is the age of the last replayed commit: a standby that silently stopped streaming ages too.
 LAG_SQL = """
 SELECT CASE
     WHEN NOT pg_is_in_recovery() THEN 0
-    WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0
-    ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0)
+    WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn()
+         AND EXISTS (
+             SELECT 1 FROM pg_stat_wal_receiver WHERE coalesce(status, 'streaming') = 'streaming'
+         ) THEN 0
+    ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0)
 END::float8
 """
 
@@ -92,38 +97,46 @@ def lag_seconds(alias: str, server: str, *, max_age: float = LAG_CHECK_INTERVAL)
     now = time.monotonic()
     if now - entry.lag_checked_at < max_age:
         return entry.lag_seconds
-    if not connects(alias, server):
-        return None
-    try:
-        # The raw connection: a failure here must mark the standby down, not fail over.
-        with connections[alias].connection.cursor() as cursor:
-            cursor.execute(LAG_SQL)
-            entry.lag_seconds = float(cursor.fetchone()[0])
-    except psycopg.Error:
-        mark_down(server)
-        connections[alias].close()
-        return None
+    for attempt in range(2):
+        if not connects(alias, server):
+            return None
+        try:
+            # The raw connection: a failure here must mark the standby down, not fail over.
+            with connections[alias].connection.cursor() as cursor:
+                cursor.execute(LAG_SQL)
+                entry.lag_seconds = float(cursor.fetchone()[0])
+            break
+        except psycopg.Error:
+            # A connection opened before the standby restarted fails once: reconnect and retry.
+            connections[alias].close()
+            if attempt:
+                mark_down(server)
+                return None
     entry.lag_checked_at = now
     return entry.lag_seconds
 
 
-def is_usable(alias: str, server: str) -> bool:
+def is_usable(alias: str, server: str, *, max_lag: float | None = None) -> bool:
     """True when ``alias`` (a connection to ``server``) can serve a read now."""
     if is_down(server) or not connects(alias, server):
         return False
     lag = lag_seconds(alias, server)
-    return lag is not None and lag <= settings.REPLICA_MAX_LAG_SECONDS
+    limit = settings.REPLICA_MAX_LAG_SECONDS if max_lag is None else max_lag
+    return lag is not None and lag <= limit
 
 
-def choose_replica() -> str | None:
-    """A usable standby alias, round-robin across several; None when none is usable."""
+def choose_replica(*, max_lag: float | None = None) -> str | None:
+    """A usable standby alias, round-robin across several; None when none is usable.
+
+    ``max_lag`` overrides ``REPLICA_MAX_LAG_SECONDS`` (``inf``: any reachable standby).
+    """
     aliases = settings.REPLICA_ALIASES
     if not aliases:
         return None
     start = next(_round_robin)
     for offset in range(len(aliases)):
         alias = aliases[(start + offset) % len(aliases)]
-        if is_usable(alias, alias):
+        if is_usable(alias, alias, max_lag=max_lag):
             return alias
     return None
 

@@ -9,8 +9,8 @@ Rules, in order:
 3. Reads of ML models, and reads inside ``ml_session()``, go to ``ml``.
 4. Other reads go to a usable standby, round-robin.
 5. With no usable standby, reads go to the primary (ML reads to ``ml_primary``, which keeps the
-   ML session settings). A read whose standby dies mid-query is retried on the primary
-   (``core.db.failover``).
+   ML session settings); with the primary down too, a lagging standby still answers. A read
+   whose standby dies mid-query is retried on the primary (``core.db.failover``).
 """
 
 from __future__ import annotations
@@ -38,6 +38,13 @@ def ml_read_alias() -> str:
     return "ml_primary"
 
 
+def _fallback_read_alias() -> str:
+    """No standby is fresh enough: the primary, or, when it is down, any standby that answers."""
+    if replicas.primary_reachable():
+        return "default"
+    return replicas.choose_replica(max_lag=float("inf")) or "default"
+
+
 def read_alias(*, ml: bool = False) -> str:
     """The alias a read should use now, by the rules above."""
     state = current()
@@ -52,7 +59,7 @@ def read_alias(*, ml: bool = False) -> str:
     elif ml:
         alias = ml_read_alias()
     else:
-        alias = replicas.choose_replica() or "default"
+        alias = replicas.choose_replica() or _fallback_read_alias()
     state.note_read(alias)
     return alias
 

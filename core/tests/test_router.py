@@ -163,3 +163,18 @@ def test_primary_down_writes_fail_reads_go_on(settings):
             assert fetch_client("before-outage") is not None
             assert current().read_aliases == ["replica"]
     assert server_in_recovery("default") is False
+
+
+def test_with_the_primary_down_a_lagging_standby_still_answers(settings):
+    settings.REPLICA_MAX_LAG_SECONDS = 0.5
+    with request_scope():
+        Client.objects.create(name="last-known")
+    wait_for_standby()
+    with server_stopped(standby=False):
+        time.sleep(1.2)  # no WAL arrives: the standby's last replayed commit ages past 0.5 s
+        replicas.health("replica").lag_checked_at = float("-inf")
+        close_old_connections()  # what Django does when the next request starts
+        with request_scope() as state:
+            assert fetch_client("last-known") is not None
+            assert state.read_aliases == ["replica"]
+        assert replicas.health("replica").lag_seconds > 0.5
