@@ -34,3 +34,12 @@ class TenantModel(TimestampedModel):
 
     class Meta:
         abstract = True
+
+
+def tenant_list_index(table: str) -> models.Index:
+    """The index behind "the client's active rows, newest first" (every list endpoint)."""
+    return models.Index(
+        fields=["client", "-created_at", "-id"],
+        condition=models.Q(active=True),
+        name=f"{table}_list_idx",
+    )

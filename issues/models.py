@@ -4,7 +4,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from core.fields import embedding_field, embedding_index
-from core.models import TenantModel
+from core.models import TenantModel, tenant_list_index
 from projects.models import Project
 
 
@@ -44,11 +44,7 @@ class Issue(TenantModel):
         db_table = "issues"
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(
-                fields=["client", "-created_at", "-id"],
-                condition=models.Q(active=True),
-                name="issues_list_idx",
-            ),
+            tenant_list_index("issues"),
             models.Index(fields=["client", "project"], name="issues_project_idx"),
             models.Index(fields=["client", "status_name"], name="issues_status_idx"),
             models.Index(fields=["client", "priority"], name="issues_priority_idx"),

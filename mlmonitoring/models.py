@@ -8,7 +8,7 @@ them keeps working. Reads of this app go to the ``ml`` alias (``core.db.router``
 from django.conf import settings
 from django.db import models
 
-from core.models import TenantModel
+from core.models import TenantModel, tenant_list_index
 
 
 class PredictionSeverity(models.TextChoices):
@@ -28,15 +28,6 @@ class AlertSeverity(models.TextChoices):
     CRITICAL = "critical", "Critical"
 
 
-def _list_index(table: str) -> models.Index:
-    """The index behind "the client's active rows, newest first" (every list)."""
-    return models.Index(
-        fields=["client", "-created_at", "-id"],
-        condition=models.Q(active=True),
-        name=f"{table}_list_idx",
-    )
-
-
 class LearningMemory(TenantModel):
     """A question translated into a wrong query: what went wrong, and how to do it right next time."""
 
@@ -54,7 +45,7 @@ class LearningMemory(TenantModel):
         verbose_name = "learning memory"
         verbose_name_plural = "learning memories"
         indexes = [
-            _list_index("ai_learning_memory"),
+            tenant_list_index("ai_learning_memory"),
             models.Index(fields=["client", "error_type"], name="ai_learning_memory_error_idx"),
         ]
         constraints = [
@@ -88,7 +79,7 @@ class PredictionLog(TenantModel):
         db_table = "ml_prediction_log"
         ordering = ["-created_at", "-id"]
         indexes = [
-            _list_index("ml_prediction_log"),
+            tenant_list_index("ml_prediction_log"),
             models.Index(fields=["client", "model_name"], name="ml_prediction_log_model_idx"),
             models.Index(fields=["client", "severity"], name="ml_prediction_log_sev_idx"),
         ]
@@ -128,7 +119,7 @@ class AnomalyAlert(TenantModel):
         db_table = "ml_anomaly_alerts"
         ordering = ["-created_at", "-id"]
         indexes = [
-            _list_index("ml_anomaly_alerts"),
+            tenant_list_index("ml_anomaly_alerts"),
             models.Index(fields=["client", "acknowledged"], name="ml_anomaly_alerts_ack_idx"),
             models.Index(fields=["client", "model_name"], name="ml_anomaly_alerts_model_idx"),
             models.Index(fields=["client", "severity"], name="ml_anomaly_alerts_sev_idx"),

@@ -3,7 +3,7 @@
 from django.db import models
 
 from core.fields import embedding_field, embedding_index
-from core.models import TenantModel
+from core.models import TenantModel, tenant_list_index
 
 
 class Project(TenantModel):
@@ -19,11 +19,7 @@ class Project(TenantModel):
         db_table = "projects"
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(
-                fields=["client", "-created_at", "-id"],
-                condition=models.Q(active=True),
-                name="projects_list_idx",
-            ),
+            tenant_list_index("projects"),
             models.Index(fields=["client", "project_type"], name="projects_type_idx"),
             embedding_index("projects"),
         ]

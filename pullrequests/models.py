@@ -3,7 +3,7 @@
 from django.db import models
 
 from core.fields import embedding_field, embedding_index
-from core.models import TenantModel
+from core.models import TenantModel, tenant_list_index
 from issues.models import Issue
 
 
@@ -49,11 +49,7 @@ class PullRequest(TenantModel):
         db_table = "pull_requests"
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(
-                fields=["client", "-created_at", "-id"],
-                condition=models.Q(active=True),
-                name="pull_requests_list_idx",
-            ),
+            tenant_list_index("pull_requests"),
             models.Index(fields=["client", "repository"], name="pull_requests_repo_idx"),
             models.Index(fields=["client", "status"], name="pull_requests_status_idx"),
             models.Index(fields=["client", "user_name"], name="pull_requests_user_idx"),
