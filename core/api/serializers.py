@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.fields import EMBEDDING_DIMENSIONS
@@ -20,6 +21,7 @@ class EmbeddingField(serializers.Field):
         return value.tolist() if hasattr(value, "tolist") else list(value)
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": 2**63 - 1})
 class TenantRelatedField(serializers.PrimaryKeyRelatedField):
     """A foreign key that must point at an active row of the caller's client (else 400)."""
 
