@@ -50,7 +50,7 @@ class UserSerializer(TenantModelSerializer):
             others = others.exclude(pk=self.instance.pk)
         # Emails are global logins: say it cannot be used, not whose it is.
         if others.using("default").exists():
-            raise Conflict({"email": ["This email address cannot be used."]})
+            raise Conflict("This email address cannot be used.", fields=["email"])
         return value
 
     def validate_role(self, value: str) -> str:

@@ -20,11 +20,20 @@ logger = logging.getLogger(__name__)
 
 
 class Conflict(exceptions.APIException):
-    """409: the request cannot be served in the item's current state."""
+    """409: the request conflicts with stored data; ``fields`` names the fields involved."""
 
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with the current state of the item."
     default_code = "conflict"
+
+    def __init__(self, detail: str | None = None, *, fields: list[str] | None = None) -> None:
+        super().__init__(detail)
+        self.fields = fields or []
+
+
+def _conflict(detail: str, fields: list[str]) -> Response:
+    body = {"detail": detail, **({"fields": fields} if fields else {})}
+    return Response(body, status.HTTP_409_CONFLICT)
 
 
 @functools.cache
@@ -36,20 +45,19 @@ def _constraints_by_name() -> dict[str, models.BaseConstraint]:
     }
 
 
-def _conflict_body(exc: IntegrityError) -> dict:
+def _conflict_details(exc: IntegrityError) -> tuple[str, list[str]]:
     """Say which constraint the request broke, in the model's own words."""
     diag = getattr(exc.__cause__, "diag", None)
     constraint = _constraints_by_name().get(getattr(diag, "constraint_name", None) or "")
     if isinstance(constraint, models.UniqueConstraint):
-        return {
-            "detail": constraint.violation_error_message,
-            "fields": list(constraint.fields),
-        }
-    return {"detail": "The request conflicts with existing data (a unique or related value)."}
+        return constraint.violation_error_message, list(constraint.fields)
+    return "The request conflicts with existing data (a unique or related value).", []
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """Map Django, validation and database errors onto DRF responses."""
+    if isinstance(exc, Conflict):
+        return _conflict(str(exc.detail), exc.fields)
     if isinstance(exc, ValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
@@ -65,7 +73,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return response
     elif isinstance(exc, IntegrityError):
         logger.info("integrity error: %s", str(exc).splitlines()[0])
-        return Response(_conflict_body(exc), status.HTTP_409_CONFLICT)
+        return _conflict(*_conflict_details(exc))
     elif isinstance(exc, DataError):
         logger.info("data error: %s", exc)
         return Response(

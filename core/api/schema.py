@@ -11,9 +11,10 @@ from core.api.params import ClientParamSerializer, CommonParamsSerializer
 
 
 class ErrorSerializer(serializers.Serializer):
-    """An error: ``detail`` says what went wrong."""
+    """An error: ``detail`` says what went wrong; a 409 may name the conflicting ``fields``."""
 
     detail = serializers.CharField()
+    fields = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class ValidationErrorSerializer(serializers.Serializer):

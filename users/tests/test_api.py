@@ -65,7 +65,7 @@ def test_users_may_edit_their_own_profile_only(api, user_a, tenant_a):
 def test_email_of_another_tenant_is_refused_without_saying_whose(api, admin_a, admin_b):
     response = api(admin_a).post("/api/users", {"email": admin_b.email}, format="json")
     assert response.status_code == 409
-    assert response.json()["email"] == ["This email address cannot be used."]
+    assert response.json() == {"detail": "This email address cannot be used.", "fields": ["email"]}
 
 
 def test_admin_cannot_delete_themselves(api, admin_a):
