@@ -14,9 +14,17 @@ from core.api.filters import StrictOrderingFilter
 from core.api.pagination import EnvelopePagination
 from core.api.params import CommonParamsSerializer, TenantScope, resolve_scope
 from core.api.permissions import RolePermission
+from core.api.rows import row_plan
 from core.services import tenant_row_soft_delete
 
-LIST_ALWAYS_ALLOWED = {"limit", "offset", "ordering", "format", *CommonParamsSerializer().fields}
+LIST_ALWAYS_ALLOWED = {
+    "limit",
+    "offset",
+    "cursor",
+    "ordering",
+    "format",
+    *CommonParamsSerializer().fields,
+}
 
 
 class TenantReadOnlyViewSet(
@@ -72,6 +80,20 @@ class TenantReadOnlyViewSet(
         if not self.scope.include_ml_fields:
             queryset = queryset.defer("embedding")
         return queryset
+
+    def list(self, request, *args, **kwargs):
+        """One page: from plain rows when the serializer allows it (``core.api.rows``)."""
+        queryset = self.filter_queryset(self.get_queryset())
+        plan = row_plan(self.get_serializer_class(), self.scope.include_ml_fields)
+        if plan is not None:
+            page = self.paginator.paginate(queryset, request, self, fetch=plan.fetch)
+            return self.paginator.get_paginated_response(page)
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def count_rows(self, queryset) -> int:
+        """The exact number of rows of the (filtered) list."""
+        return queryset.count()
 
     def get_serializer_context(self) -> dict:
         context = super().get_serializer_context()
