@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions
 from rest_framework.filters import OrderingFilter
 
@@ -31,3 +32,19 @@ class StrictOrderingFilter(OrderingFilter):
         if not any(term.lstrip("-") == "id" for term in fields):
             fields.append("-id" if fields[-1].startswith("-") else "id")
         return fields
+
+
+class QueryFilterBackend(DjangoFilterBackend):
+    """django-filter's backend, skipped when the request names none of the view's filters.
+
+    Building and validating a FilterSet (a Django form) per request costs about as much as the
+    page query itself; a list without filter parameters has nothing for it to do.
+    """
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is None or not any(
+            name in request.query_params for name in filterset_class.base_filters
+        ):
+            return queryset
+        return super().filter_queryset(request, queryset, view)

@@ -6,15 +6,15 @@ A domain viewset only declares what differs (queryset, serializer, filters, list
 from __future__ import annotations
 
 from django.db import transaction
-from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions, mixins, viewsets
 from rest_framework.permissions import IsAuthenticated
 
-from core.api.filters import StrictOrderingFilter
+from core.api.filters import QueryFilterBackend, StrictOrderingFilter
 from core.api.pagination import EnvelopePagination
 from core.api.params import CommonParamsSerializer, TenantScope, resolve_scope
 from core.api.permissions import RolePermission
 from core.api.rows import row_plan
+from core.counts import tenant_rows_count
 from core.services import tenant_row_soft_delete
 
 LIST_ALWAYS_ALLOWED = {
@@ -38,7 +38,7 @@ class TenantReadOnlyViewSet(
     ordering = ("-created_at", "-id")
     ordering_fields: tuple[str, ...] = ("created_at", "last_updated_at", "id")
     permission_classes = (IsAuthenticated, RolePermission)
-    filter_backends = (DjangoFilterBackend, StrictOrderingFilter)
+    filter_backends = (QueryFilterBackend, StrictOrderingFilter)
     lookup_value_regex = r"[0-9]{1,18}"
     scope: TenantScope
     documents_common_parameters = True
@@ -93,7 +93,7 @@ class TenantReadOnlyViewSet(
 
     def count_rows(self, queryset) -> int:
         """The exact number of rows of the (filtered) list."""
-        return queryset.count()
+        return tenant_rows_count(queryset, client_id=self.scope.client_id)
 
     def get_serializer_context(self) -> dict:
         context = super().get_serializer_context()
