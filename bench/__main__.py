@@ -67,6 +67,7 @@ def main() -> None:
     context = scenarios.prepare(settings)
     in_process = {
         "a": scenarios.list_page,
+        "p": scenarios.request_profile,
         "c": scenarios.first_page_growth,
         "d": scenarios.deep_pages,
         "e": scenarios.similarity,
@@ -75,7 +76,7 @@ def main() -> None:
     over_http = {"a": scenarios.list_page_http, "f": scenarios.throughput}
     rows = []
     for letter, measure in in_process.items():
-        if not only or letter in only or (letter == "a" and "b" in only):
+        if not only or letter in only or (letter in "ap" and ({"a", "b"} & only)):
             rows += measure(context)
     wanted_http = {k: v for k, v in over_http.items() if not only or k in only}
     if wanted_http:

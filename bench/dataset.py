@@ -5,9 +5,11 @@ the tables' secondary indexes dropped during the load and rebuilt afterwards (an
 built far faster in one pass than row by row). A marker table remembers the sizes loaded, so a
 second run with the same sizes measures at once; ``BENCH_RELOAD=1`` starts over.
 
-Vectors imitate text embeddings: 1,000 topics in a 32-dimension latent space, projected to 1536
-dimensions with a little noise and normalised, so that nearest neighbours mean something (uniform
-random vectors have no neighbourhoods, and no index can be judged on them).
+Vectors imitate text embeddings: 20 broad topics in a 64-dimension latent space, spread widely
+around each topic, projected to 1536 dimensions with noise and normalised. Neighbourhoods exist
+(uniform random vectors have none, and no index can be judged on them) but overlap, so recall
+depends on ``hnsw.ef_search`` as it does with real embeddings; tight clusters made every setting
+look perfect.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from bench.progress import Progress, step
 from bench.sizes import Sizes
 
 DIMENSIONS = 1536
-LATENT_DIMENSIONS = 32
-TOPICS = 1_000
+LATENT_DIMENSIONS = 64
+TOPICS = 20
+# Part of the marker: a data set made by another generator is loaded again.
+GENERATOR = f"topics={TOPICS} latent={LATENT_DIMENSIONS} spread=1.0 noise=0.3"
 CHUNK = 5_000
 START = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
 SPAN = 2 * 365 * 86_400
@@ -113,7 +117,7 @@ def server_params(database: str) -> dict:
 
 
 class VectorSource:
-    """Embedding-like unit vectors: topics in a small latent space, projected and noised."""
+    """Embedding-like unit vectors: topics in a latent space, projected and noised."""
 
     def __init__(self, seed: int) -> None:
         self.rng = np.random.default_rng(seed)
@@ -123,9 +127,9 @@ class VectorSource:
 
     def take(self, count: int) -> np.ndarray:
         topic = self.topics[self.rng.integers(0, TOPICS, count)]
-        latent = topic + 0.45 * self.rng.normal(size=(count, LATENT_DIMENSIONS))
+        latent = topic + self.rng.normal(size=(count, LATENT_DIMENSIONS))
         vectors = latent @ self.projection
-        vectors += 0.25 * self.rng.normal(size=(count, DIMENSIONS))
+        vectors += 0.3 * self.rng.normal(size=(count, DIMENSIONS))
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors.astype(np.float32)
 
@@ -256,6 +260,10 @@ def _secondary_indexes(cursor: psycopg.Cursor, table: str) -> list[tuple[str, st
     return cursor.fetchall()
 
 
+def _marker(sizes: Sizes) -> dict:
+    return {**sizes.as_dict(), "generator": GENERATOR}
+
+
 def dataset_loaded(database: str, sizes: Sizes) -> bool:
     """True when ``database`` already holds exactly this data set."""
     try:
@@ -263,7 +271,7 @@ def dataset_loaded(database: str, sizes: Sizes) -> bool:
             row = connection.execute(f"SELECT sizes FROM {MARKER}").fetchone()
     except psycopg.Error:
         return False
-    return row is not None and row[0] == sizes.as_dict()
+    return row is not None and row[0] == _marker(sizes)
 
 
 def recreate_database(database: str) -> None:
@@ -342,6 +350,6 @@ def load(database: str, sizes: Sizes) -> None:
         connection.execute(f"CREATE TABLE {MARKER} (sizes jsonb NOT NULL, loaded_at timestamptz)")
         connection.execute(
             f"INSERT INTO {MARKER} VALUES (%s::jsonb, now())",
-            [orjson.dumps(sizes.as_dict()).decode()],
+            [orjson.dumps(_marker(sizes)).decode()],
         )
     step(f"data set loaded in {time.monotonic() - started:.0f}s")

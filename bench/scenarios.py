@@ -7,7 +7,9 @@ first rounds warm caches and connections and are not counted.
 from __future__ import annotations
 
 import base64
+import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -153,6 +155,66 @@ def list_page(ctx: Context) -> list[Row]:
     return rows
 
 
+@contextlib.contextmanager
+def _timed(spent: dict[str, float], phases: dict[str, tuple[type, str]]) -> Iterator[None]:
+    """Add the time spent in each ``(class, method)`` to ``spent``, then restore the methods."""
+    originals = {label: getattr(owner, name) for label, (owner, name) in phases.items()}
+
+    def timed(label, method):
+        def run(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                spent[label] += time.perf_counter() - started
+
+        return run
+
+    for label, (owner, name) in phases.items():
+        setattr(owner, name, timed(label, originals[label]))
+    try:
+        yield
+    finally:
+        for label, (owner, name) in phases.items():
+            setattr(owner, name, originals[label])
+
+
+def request_profile(ctx: Context) -> list[Row]:
+    """Where the time of one list request goes (why the floor is out of reach)."""
+    from core.api.authentication import ApiTokenAuthentication
+    from core.api.renderers import OrjsonRenderer
+    from core.api.rows import RowPlan
+    from core.api.viewsets import TenantReadOnlyViewSet
+
+    step("measuring: where a list request's time goes")
+    phases = {
+        "authentication (token query)": (ApiTokenAuthentication, "authenticate"),
+        "page query and rows": (RowPlan, "fetch"),
+        "total_count": (TenantReadOnlyViewSet, "count_rows"),
+        "rendering": (OrjsonRenderer, "render"),
+    }
+    spent = dict.fromkeys(phases, 0.0)
+    runs = ctx.settings.repeats * 4
+    for _ in range(ctx.settings.warmup):
+        ctx.get(ISSUES, {"limit": 100})
+    with _timed(spent, phases):
+        started = time.perf_counter()
+        for _ in range(runs):
+            ctx.get(ISSUES, {"limit": 100})
+        total = (time.perf_counter() - started) * 1000 / runs
+    parts = {label: seconds * 1000 / runs for label, seconds in spent.items()}
+    parts["Django, DRF, routing, validation (the rest)"] = total - sum(parts.values())
+    floor = ctx.times({"floor": lambda: ctx.floor.page(ctx.clients["big"], 100)})["floor"]
+    detail = "; ".join(f"{label} {ms:.2f} ms ({ms / total:.0%})" for label, ms in parts.items())
+    return [
+        Row(
+            "(a) profile of one list request (mean)",
+            f"{total:.2f} ms",
+            detail=f"{detail}; the floor does the page and the count in {floor:.2f} ms",
+        )
+    ]
+
+
 def list_page_http(ctx: Context) -> list[Row]:
     """(a) over HTTP, one request at a time."""
     step("measuring: list page over HTTP")
@@ -263,7 +325,7 @@ SIMILAR_SQL = (
     "SELECT id FROM pull_requests WHERE client_id = %s AND active AND embedding IS NOT NULL "
     "AND id <> %s ORDER BY embedding <=> %s LIMIT 10"
 )
-EF_SEARCH_CANDIDATES = (20, 40, 64, 100, 200)
+EF_SEARCH_CANDIDATES = (20, 40, 64, 100, 200, 400)
 
 
 def _search(cursor, client_id: int, row_id: int, vector, *, ef: int | None) -> list[int]:
