@@ -81,7 +81,7 @@ class IssueFloor:
         }
         return orjson.dumps(body, option=OPTIONS)
 
-    def wsgi(self, environ, start_response):
+    def wsgi(self, environ: dict, start_response) -> list[bytes]:
         """``GET /bench/floor/issues?client_id=&limit=&include_ml_fields=`` as a WSGI app."""
         query = parse_qs(environ.get("QUERY_STRING", ""))
         body = self.page(

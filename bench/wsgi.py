@@ -11,7 +11,7 @@ FLOOR_PREFIX = "/bench/floor/"
 _floor = None
 
 
-def application(environ, start_response):
+def application(environ: dict, start_response):
     """The floor under ``/bench/floor/``, Django (project + baseline) everywhere else."""
     global _floor
     if environ.get("PATH_INFO", "").startswith(FLOOR_PREFIX):

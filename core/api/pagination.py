@@ -74,8 +74,11 @@ class EnvelopePagination(BasePagination):
         if "offset" in request.query_params:
             raise exceptions.ValidationError({"offset": ["Use either offset or cursor, not both."]})
         ordering = tuple(queryset.query.order_by)
-        if not ordering or ordering[-1].lstrip("-") != "id":
-            raise ImproperlyConfigured("cursor pages need an ordering of fields ending with id")
+        ids = [i for i, term in enumerate(ordering) if str(term).lstrip("-") == "id"]
+        if not ids or not all(isinstance(term, str) for term in ordering):
+            raise ImproperlyConfigured("cursor pages need an ordering of fields including id")
+        # The id is unique: terms after it never decide the order, and the keyset stops there.
+        ordering = ordering[: ids[0] + 1]
         fingerprint = cursors.query_fingerprint(request.query_params)
         window, self.offset = queryset, 0
         token = request.query_params[cursors.PARAMETER]

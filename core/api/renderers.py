@@ -13,6 +13,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.utils.encoders import JSONEncoder
 
 OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
+_drf_default = JSONEncoder().default
 
 
 class OrjsonRenderer(JSONRenderer):
@@ -23,4 +24,4 @@ class OrjsonRenderer(JSONRenderer):
             return b""
         if self.get_indent(accepted_media_type, renderer_context or {}) is not None:
             return super().render(data, accepted_media_type, renderer_context)
-        return orjson.dumps(data, default=JSONEncoder().default, option=OPTIONS)
+        return orjson.dumps(data, default=_drf_default, option=OPTIONS)

@@ -48,7 +48,17 @@ def issues(tenant_a):
 
 @pytest.mark.parametrize(
     "ordering",
-    [None, "key", "-key", "priority", "-priority", "story_points,-created_at", "-story_points"],
+    [
+        None,
+        "key",
+        "-key",
+        "priority",
+        "-priority",
+        "story_points,-created_at",
+        "-story_points",
+        "id,key",
+        "-priority,-id,key",
+    ],
 )
 def test_cursor_pages_equal_the_offset_listing(api, admin_a, issues, ordering):
     client = api(admin_a)
