@@ -7,7 +7,7 @@ plain deployment would); a run stops after its time or request budget, whichever
 from __future__ import annotations
 
 import asyncio
-import http.client
+import socket
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -24,18 +24,19 @@ def _request_bytes(path: str, query: dict, token: str | None) -> bytes:
 
 
 def http_get(port: int, path: str, query: dict, token: str | None = None) -> bytes:
-    """One GET over a fresh connection; the body (raises on a non-200 answer)."""
-    connection = http.client.HTTPConnection(HOST, port, timeout=30)
-    try:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        connection.request("GET", f"{path}?{urlencode(query)}", headers=headers)
-        response = connection.getresponse()
-        body = response.read()
-        if response.status != 200:
-            raise RuntimeError(f"GET {path} answered {response.status}: {body[:200]!r}")
-        return body
-    finally:
-        connection.close()
+    """One GET over a fresh connection; the raw answer (raises unless it is a 200).
+
+    A bare socket rather than http.client: the client's own parsing is not the server's time.
+    """
+    with socket.create_connection((HOST, port), timeout=30) as connection:
+        connection.sendall(_request_bytes(path, query, token))
+        chunks = []
+        while chunk := connection.recv(262_144):
+            chunks.append(chunk)
+    answer = b"".join(chunks)
+    if not answer.startswith((b"HTTP/1.1 200", b"HTTP/1.0 200")):
+        raise RuntimeError(f"GET {path} answered {answer[:200]!r}")
+    return answer
 
 
 @dataclass
@@ -58,7 +59,7 @@ async def _worker(port: int, request: bytes, deadline: float, result: LoadResult
         except OSError:
             result.errors += 1
             continue
-        if answer.startswith(b"HTTP/1.1 200") or answer.startswith(b"HTTP/1.0 200"):
+        if answer.startswith((b"HTTP/1.1 200", b"HTTP/1.0 200")):
             result.latencies_ms.append((time.perf_counter() - started) * 1000)
         else:
             result.errors += 1
