@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PYTHON ?= $(shell for p in python3.13 python3.12 $$HOME/.pyenv/versions/3.1[2-9]*/bin/python3 python3; do \
 	if $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo $$p; break; fi; done)
 
-.PHONY: install db db-stop run test lint format fuzz browser
+.PHONY: install db db-stop run test lint format fuzz browser bench bench-quick
 
 install: $(STAMP)
 
@@ -58,3 +58,16 @@ test: db lint browser
 # Many more schema-driven examples per operation than `make test` runs, with fresh randomness.
 fuzz: db
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-150} FUZZ_RANDOM=1 $(BIN)/pytest core/tests/test_fuzz.py -q
+
+# Benchmarks (docs/benchmarks.md): a separate database on the same servers; sizes from BENCH_*.
+$(VENV)/.bench-installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet '.[dev,bench]'
+	@touch $@
+
+bench: db $(VENV)/.bench-installed
+	$(BIN)/python -m bench
+
+# About two minutes: a small data set, fewer repetitions (a smoke run, not figures to quote).
+bench-quick: db $(VENV)/.bench-installed
+	BENCH_DATABASE=analytics_bench_quick BENCH_SCALE=0.05 BENCH_REPEATS=7 BENCH_WARMUP=2 \
+		BENCH_LOAD_SECONDS=3 $(BIN)/python -m bench

@@ -4,7 +4,7 @@ from django.apps import AppConfig
 
 
 class CoreConfig(AppConfig):
-    """Core app: connects the standby failover wrapper and the system checks."""
+    """Core app: connects the standby failover wrapper, pgvector's types and the system checks."""
 
     name = "core"
     verbose_name = "Tenants"
@@ -13,4 +13,4 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from core import checks  # noqa: F401
         from core.api import schema  # noqa: F401  (registers the token auth scheme)
-        from core.db import failover  # noqa: F401
+        from core.db import binary_reads, failover  # noqa: F401

@@ -36,6 +36,25 @@ class TenantModel(TimestampedModel):
         abstract = True
 
 
+class TenantRowCount(models.Model):
+    """Active rows of one client in one table, kept exact by triggers (``core.counts``)."""
+
+    table_name = models.CharField(max_length=63)
+    client_id = models.BigIntegerField()
+    rows = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "tenant_row_counts"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["table_name", "client_id"], name="tenant_row_counts_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.table_name} of client {self.client_id}: {self.rows}"
+
+
 def tenant_list_index(table: str) -> models.Index:
     """The index behind "the client's active rows, newest first" (every list endpoint)."""
     return models.Index(

@@ -1,17 +1,36 @@
-"""The list envelope: ``{"<resource>": [...], "count", "total_count", "offset", "limit", ...}``."""
+"""The list envelope: ``{"<resource>": [...], "count", "total_count", "offset", "limit", ...}``.
+
+Pages are chosen by ``offset`` or, for deep pages, by an opaque ``cursor`` (``core.api.cursors``):
+``?cursor=`` (empty) starts at the top, and each page of a cursor listing carries the
+``next_cursor`` to pass on (null on the last page). ``total_count`` is always exact.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
+from core.api import cursors
 from core.api.params import page_params_serializer, validate_query
+
+# Fetches a window of a queryset: its items, and the values of ``key_fields`` of each row.
+PageFetcher = Callable[[QuerySet, Sequence[str]], tuple[list, list[tuple]]]
+
+
+def fetch_instances(queryset: QuerySet, key_fields: Sequence[str]) -> tuple[list, list[tuple]]:
+    """The plain fetcher: model instances (for a serializer), and their keys."""
+    rows = list(queryset)
+    attnames = [queryset.model._meta.get_field(name).attname for name in key_fields]
+    keys = [tuple(getattr(row, name) for name in attnames) for row in rows] if attnames else []
+    return rows, keys
 
 
 class EnvelopePagination(BasePagination):
-    """Limit/offset pages in the original service's envelope; bad values are a 400, never clamped.
+    """Limit/offset (or cursor) pages in the original service's envelope; bad values are a 400.
 
     Subclasses (made per viewset) set ``list_key``, ``default_limit``, ``max_limit``,
     ``ml_fields`` (whether rows have ML fields, hence ``ml_fields_included``) and
@@ -23,37 +42,87 @@ class EnvelopePagination(BasePagination):
     max_limit = 1000
     ml_fields = True
     extra_schema: dict = {}
+    next_cursor: str | None = None
 
     def paginate_queryset(self, queryset: QuerySet, request, view=None) -> list:
+        return self.paginate(queryset, request, view, fetch=fetch_instances)
+
+    def paginate(self, queryset: QuerySet, request, view, *, fetch: PageFetcher) -> list:
+        """One page of ``queryset``, fetched by ``fetch``; remembers what the envelope needs.
+
+        ``view.count_rows(queryset)`` gives the exact total when the page does not tell it.
+        """
         if not queryset.ordered:
             raise ImproperlyConfigured(f"{view.__class__.__name__} lists an unordered queryset")
         params = validate_query(
             request,
             page_params_serializer(default_limit=self.default_limit, max_limit=self.max_limit),
         )
-        self.offset, self.limit = params["offset"], params["limit"]
+        self.limit = params["limit"]
         self.extra = view.list_envelope_extra()
         if self.ml_fields:
             self.extra["ml_fields_included"] = view.scope.include_ml_fields
-        page = list(queryset[self.offset : self.offset + self.limit])
+        self.cursor_mode = cursors.PARAMETER in request.query_params
+        if self.cursor_mode:
+            return self._cursor_page(queryset, request, view, fetch, skip=params["offset"])
+        self.offset = params["offset"]
+        page, _ = fetch(queryset[self.offset : self.offset + self.limit], ())
         if len(page) < self.limit and (page or self.offset == 0):
             # A short page tells the total without a COUNT.
             self.total_count = self.offset + len(page)
         else:
-            self.total_count = queryset.count()
+            self.total_count = view.count_rows(queryset)
+        return page
+
+    def _cursor_page(
+        self, queryset: QuerySet, request, view, fetch: PageFetcher, *, skip: int
+    ) -> list:
+        """The page after the cursor (``skip`` rows further on when ``offset`` is given too)."""
+        ordering = tuple(queryset.query.order_by)
+        ids = [i for i, term in enumerate(ordering) if str(term).lstrip("-") == "id"]
+        if not ids or not all(isinstance(term, str) for term in ordering):
+            raise ImproperlyConfigured("cursor pages need an ordering of fields including id")
+        # The id is unique: terms after it never decide the order, and the keyset stops there.
+        ordering = ordering[: ids[0] + 1]
+        fingerprint = cursors.query_fingerprint(request.query_params)
+        window, self.offset = queryset, 0
+        token = request.query_params[cursors.PARAMETER]
+        if token:
+            cursor = cursors.cursor_decode(
+                token, model=queryset.model, ordering=ordering, fingerprint=fingerprint
+            )
+            condition = cursors.keyset_filter(queryset.model, cursor)
+            window = queryset.none() if condition is None else queryset.filter(condition)
+            self.offset = cursor.position
+        self.offset += skip
+        # One row more than the page tells whether another page follows.
+        key_fields = [term.lstrip("-") for term in ordering]
+        page, keys = fetch(window[skip : skip + self.limit + 1], key_fields)
+        self.next_cursor = None
+        if len(page) <= self.limit:
+            self.total_count = self.offset + len(page)
+            return page
+        page = page[: self.limit]
+        last = tuple(cursors.json_value(value) for value in keys[self.limit - 1])
+        position = self.offset + self.limit
+        self.next_cursor = cursors.cursor_encode(
+            cursors.Cursor(ordering, last, position, fingerprint)
+        )
+        self.total_count = view.count_rows(queryset)
         return page
 
     def get_paginated_response(self, data) -> Response:
-        return Response(
-            {
-                self.list_key: data,
-                "count": len(data),
-                "total_count": self.total_count,
-                "offset": self.offset,
-                "limit": self.limit,
-                **self.extra,
-            }
-        )
+        body = {
+            self.list_key: data,
+            "count": len(data),
+            "total_count": self.total_count,
+            "offset": self.offset,
+            "limit": self.limit,
+            **self.extra,
+        }
+        if self.cursor_mode:
+            body["next_cursor"] = self.next_cursor
+        return Response(body)
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
         extra = dict(self.extra_schema)
@@ -69,6 +138,12 @@ class EnvelopePagination(BasePagination):
                 "offset": {"type": "integer", "minimum": 0},
                 "limit": {"type": "integer", "minimum": 1, "maximum": self.max_limit},
                 **extra,
+                "next_cursor": {
+                    "type": "string",
+                    "nullable": True,
+                    "description": "Only when the request had ?cursor=: pass it as ?cursor= "
+                    "for the next page; null on the last page.",
+                },
             },
         }
 
@@ -90,7 +165,15 @@ class EnvelopePagination(BasePagination):
                 "name": "offset",
                 "in": "query",
                 "required": False,
-                "description": "Items to skip.",
+                "description": "Items to skip (with a cursor: items to skip after it).",
                 "schema": {"type": "integer", "minimum": 0, "default": 0},
+            },
+            {
+                "name": "cursor",
+                "in": "query",
+                "required": False,
+                "description": "Keyset paging, fast at any depth: empty for the first page, "
+                "then the previous page's next_cursor (an opaque token).",
+                "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$"},
             },
         ]

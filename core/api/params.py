@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from rest_framework import exceptions, serializers
@@ -32,6 +33,7 @@ class CommonParamsSerializer(ClientParamSerializer):
     )
 
 
+@functools.cache
 def page_params_serializer(*, default_limit: int, max_limit: int) -> type[serializers.Serializer]:
     """A serializer for ``limit`` (1..max_limit) and ``offset`` (>= 0)."""
 
@@ -46,11 +48,16 @@ def page_params_serializer(*, default_limit: int, max_limit: int) -> type[serial
     return PageParamsSerializer
 
 
+@functools.cache
+def _parameter_names(serializer_class: type[serializers.Serializer]) -> tuple[str, ...]:
+    return tuple(serializer_class().fields)
+
+
 def validate_query(request: Request, serializer_class: type[serializers.Serializer]) -> dict:
     """Validate ``request.query_params`` against ``serializer_class``; 400 names the parameter."""
     data = {
         name: request.query_params.get(name)
-        for name in serializer_class().fields
+        for name in _parameter_names(serializer_class)
         if name in request.query_params
     }
     serializer = serializer_class(data=data)

@@ -6,17 +6,25 @@ A domain viewset only declares what differs (queryset, serializer, filters, list
 from __future__ import annotations
 
 from django.db import transaction
-from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions, mixins, viewsets
 from rest_framework.permissions import IsAuthenticated
 
-from core.api.filters import StrictOrderingFilter
+from core.api.filters import QueryFilterBackend, StrictOrderingFilter
 from core.api.pagination import EnvelopePagination
 from core.api.params import CommonParamsSerializer, TenantScope, resolve_scope
 from core.api.permissions import RolePermission
+from core.api.rows import row_plan
+from core.counts import tenant_rows_count
 from core.services import tenant_row_soft_delete
 
-LIST_ALWAYS_ALLOWED = {"limit", "offset", "ordering", "format", *CommonParamsSerializer().fields}
+LIST_ALWAYS_ALLOWED = {
+    "limit",
+    "offset",
+    "cursor",
+    "ordering",
+    "format",
+    *CommonParamsSerializer().fields,
+}
 
 
 class TenantReadOnlyViewSet(
@@ -30,7 +38,7 @@ class TenantReadOnlyViewSet(
     ordering = ("-created_at", "-id")
     ordering_fields: tuple[str, ...] = ("created_at", "last_updated_at", "id")
     permission_classes = (IsAuthenticated, RolePermission)
-    filter_backends = (DjangoFilterBackend, StrictOrderingFilter)
+    filter_backends = (QueryFilterBackend, StrictOrderingFilter)
     lookup_value_regex = r"[0-9]{1,18}"
     scope: TenantScope
     documents_common_parameters = True
@@ -96,6 +104,20 @@ class TenantReadOnlyViewSet(
         if self.has_ml_fields() and not self.scope.include_ml_fields:
             queryset = queryset.defer("embedding")
         return queryset
+
+    def list(self, request, *args, **kwargs):
+        """One page: from plain rows when the serializer allows it (``core.api.rows``)."""
+        queryset = self.filter_queryset(self.get_queryset())
+        plan = row_plan(self.get_serializer_class(), self.scope.include_ml_fields)
+        if plan is not None:
+            page = self.paginator.paginate(queryset, request, self, fetch=plan.fetch)
+            return self.paginator.get_paginated_response(page)
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def count_rows(self, queryset) -> int:
+        """The exact number of rows of the (filtered) list."""
+        return tenant_rows_count(queryset, client_id=self.scope.client_id)
 
     def get_serializer_context(self) -> dict:
         context = super().get_serializer_context()

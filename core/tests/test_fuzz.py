@@ -8,6 +8,7 @@ links (create -> get/patch/delete, delete -> get) and checks that a deleted item
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 import schemathesis
@@ -36,11 +37,15 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application,
 def map_case(context, case):
     """Keep generated valid values valid where validity depends on stored data, not on the schema.
 
-    A schema-valid password is refused when it is a common one ("00000000"), and a schema-valid
-    ``project_id``/``issue_id`` is refused (400) when the caller has no such row. Valid values
+    A schema-valid password is refused when it is a common one ("00000000"), a schema-valid
+    ``project_id``/``issue_id`` is refused (400) when the caller has no such row, and a
+    well-formed ``cursor`` is refused unless the server issued it. Valid values
     are swapped for an uncommon password and null references; invalid ones (the negative cases)
     are left alone.
     """
+    cursor = (case.query or {}).get("cursor")
+    if isinstance(cursor, str) and re.fullmatch(r"[A-Za-z0-9_-]*", cursor):
+        case.query["cursor"] = ""  # only the server mints valid cursors: start a listing
     body = case.body
     if not isinstance(body, dict):
         return case

@@ -1,0 +1,483 @@
+"""The measurements (a-g of the performance issue), each returning rows for the report.
+
+Every comparison runs its variants interleaved in one run and reports the ratio of medians; the
+first rounds warm caches and connections and are not counted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import orjson
+from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
+from django.db import connections
+from django.urls import Resolver404, resolve
+
+from bench.floor import IssueFloor
+from bench.loadgen import http_get, run_load
+from bench.progress import step
+from bench.sizes import Settings
+from bench.timing import interleaved, median, percentile, wsgi_get
+from core.api.cursors import Cursor, cursor_encode, json_value, query_fingerprint
+from core.db import state
+from core.similarity import embedding_counts
+from core.testing import wait_for_standby
+from users.models import ApiToken, User
+
+ISSUES = "/api/issues"
+BASELINE = "/bench/baseline/issues"
+FLOOR = "/bench/floor/issues"
+
+
+@dataclass
+class Row:
+    """One line of the results table."""
+
+    measure: str
+    figure: str
+    target: str = ""
+    met: bool | None = None
+    detail: str = ""
+
+
+@dataclass
+class Context:
+    """What the measurements share: the application, the floor, a token per client size."""
+
+    settings: Settings
+    application: WSGIHandler
+    floor: IssueFloor
+    clients: dict[str, int]
+    tokens: dict[str, str]
+
+    def get(self, path: str, query: dict, size: str = "big") -> bytes:
+        status, body = wsgi_get(self.application, path, query, self.tokens[size])
+        if status != 200:
+            raise RuntimeError(f"GET {path} {query} answered {status}: {body[:300]!r}")
+        return body
+
+    def times(self, variants: dict, repeats: int | None = None) -> dict[str, float]:
+        runs = interleaved(
+            variants,
+            repeats=repeats or self.settings.repeats,
+            warmup=self.settings.warmup,
+        )
+        return {name: median(values) for name, values in runs.items()}
+
+
+def prepare(settings_: Settings) -> Context:
+    """A viewer (and a token) for the big, the 1/20 and the 1/200 client; the standby caught up."""
+    from core.models import Client
+
+    names = {"big": 0, "tenth": 1, "hundredth": 2}
+    clients, tokens = {}, {}
+    for size, number in names.items():
+        client = Client.objects.get(name=f"Bench client {number}")
+        user, _ = User.objects.get_or_create(
+            email=f"bench-{number}@bench.test", defaults={"client": client, "role": "viewer"}
+        )
+        clients[size] = client.pk
+        tokens[size] = ApiToken.issue(user=user, name="bench")[1]
+    for alias in settings.REPLICA_ALIASES:
+        wait_for_standby(alias, timeout=600)
+    state.reset()
+    return Context(settings_, WSGIHandler(), IssueFloor(), clients, tokens)
+
+
+def _ratio_row(measure: str, ratio: float, target: float, *, at_most: bool, detail: str) -> Row:
+    sign = "<=" if at_most else ">="
+    met = ratio <= target if at_most else ratio >= target
+    return Row(measure, f"{ratio:.2f}x", f"{sign} {target:g}x", met, detail)
+
+
+def list_page(ctx: Context) -> list[Row]:
+    """(a) and (b): the first page of the big client against plain DRF and the floor."""
+    step("measuring: list page in-process")
+    big = ctx.clients["big"]
+    ours = ctx.get(ISSUES, {"limit": 100})
+    floor = ctx.floor.page(big, 100)
+    if orjson.loads(ours) != orjson.loads(floor):
+        raise RuntimeError("the floor's body differs from the endpoint's")
+    identical = "byte-identical" if ours == floor else "same JSON"
+    t = ctx.times(
+        {
+            "ours": lambda: ctx.get(ISSUES, {"limit": 100}),
+            "drf": lambda: ctx.get(BASELINE, {"limit": 100}),
+            "floor": lambda: ctx.floor.page(big, 100),
+        }
+    )
+    rows = [
+        _ratio_row(
+            "(a) list, in-process: plain DRF / ours",
+            t["drf"] / t["ours"],
+            3,
+            at_most=False,
+            detail=f"ours {t['ours']:.2f} ms, plain DRF {t['drf']:.2f} ms",
+        ),
+        _ratio_row(
+            "(a) list, in-process: ours / floor",
+            t["ours"] / t["floor"],
+            1.5,
+            at_most=True,
+            detail=f"ours {t['ours']:.2f} ms, floor {t['floor']:.2f} ms ({identical} body)",
+        ),
+    ]
+    step("measuring: list page with ML fields in-process")
+    ml = {"limit": 100, "include_ml_fields": "true"}
+    ours_ml = ctx.get(ISSUES, ml)
+    floor_ml = ctx.floor.page(big, 100, ml=True)
+    if ours_ml != floor_ml:
+        raise RuntimeError("the floor's ML body differs from the endpoint's")
+    t = ctx.times(
+        {
+            "ours": lambda: ctx.get(ISSUES, ml),
+            "floor": lambda: ctx.floor.page(big, 100, ml=True),
+        }
+    )
+    vectors = sum(item["embedding"] is not None for item in orjson.loads(ours_ml)["issues"])
+    rows.append(
+        _ratio_row(
+            "(b) list + ML fields, in-process: ours / floor",
+            t["ours"] / t["floor"],
+            2,
+            at_most=True,
+            detail=f"ours {t['ours']:.2f} ms, floor {t['floor']:.2f} ms; payload "
+            f"{len(ours_ml) / 1e6:.2f} MB ({vectors} of 100 rows with a vector), "
+            f"{len(ours) / 1e3:.0f} kB without",
+        )
+    )
+    return rows
+
+
+@contextlib.contextmanager
+def _timed(spent: dict[str, float], phases: dict[str, tuple[type, str]]) -> Iterator[None]:
+    """Add the time spent in each ``(class, method)`` to ``spent``, then restore the methods."""
+    originals = {label: getattr(owner, name) for label, (owner, name) in phases.items()}
+
+    def timed(label, method):
+        def run(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                spent[label] += time.perf_counter() - started
+
+        return run
+
+    for label, (owner, name) in phases.items():
+        setattr(owner, name, timed(label, originals[label]))
+    try:
+        yield
+    finally:
+        for label, (owner, name) in phases.items():
+            setattr(owner, name, originals[label])
+
+
+def request_profile(ctx: Context) -> list[Row]:
+    """Where the time of one list request goes (why the floor is out of reach)."""
+    from core.api.authentication import ApiTokenAuthentication
+    from core.api.renderers import OrjsonRenderer
+    from core.api.rows import RowPlan
+    from core.api.viewsets import TenantReadOnlyViewSet
+
+    step("measuring: where a list request's time goes")
+    phases = {
+        "authentication (token query)": (ApiTokenAuthentication, "authenticate"),
+        "page query and rows": (RowPlan, "fetch"),
+        "total_count": (TenantReadOnlyViewSet, "count_rows"),
+        "rendering": (OrjsonRenderer, "render"),
+    }
+    spent = dict.fromkeys(phases, 0.0)
+    runs = ctx.settings.repeats * 4
+    for _ in range(ctx.settings.warmup):
+        ctx.get(ISSUES, {"limit": 100})
+    with _timed(spent, phases):
+        started = time.perf_counter()
+        for _ in range(runs):
+            ctx.get(ISSUES, {"limit": 100})
+        total = (time.perf_counter() - started) * 1000 / runs
+    parts = {label: seconds * 1000 / runs for label, seconds in spent.items()}
+    parts["Django, DRF, routing, validation (the rest)"] = total - sum(parts.values())
+    floor = ctx.times({"floor": lambda: ctx.floor.page(ctx.clients["big"], 100)})["floor"]
+    detail = "; ".join(f"{label} {ms:.2f} ms ({ms / total:.0%})" for label, ms in parts.items())
+    return [
+        Row(
+            "(a) profile of one list request (mean)",
+            f"{total:.2f} ms",
+            detail=f"{detail}; the floor does the page and the count in {floor:.2f} ms",
+        )
+    ]
+
+
+def list_page_http(ctx: Context) -> list[Row]:
+    """(a) over HTTP, one request at a time."""
+    step("measuring: list page over HTTP")
+    port, big = ctx.settings.port, ctx.clients["big"]
+    token = ctx.tokens["big"]
+    t = ctx.times(
+        {
+            "ours": lambda: http_get(port, ISSUES, {"limit": 100}, token),
+            "drf": lambda: http_get(port, BASELINE, {"limit": 100}, token),
+            "floor": lambda: http_get(port, FLOOR, {"client_id": big, "limit": 100}),
+        }
+    )
+    return [
+        _ratio_row(
+            "(a) list, HTTP: plain DRF / ours",
+            t["drf"] / t["ours"],
+            3,
+            at_most=False,
+            detail=f"ours {t['ours']:.2f} ms, plain DRF {t['drf']:.2f} ms",
+        ),
+        _ratio_row(
+            "(a) list, HTTP: ours / floor",
+            t["ours"] / t["floor"],
+            1.5,
+            at_most=True,
+            detail=f"ours {t['ours']:.2f} ms, floor {t['floor']:.2f} ms",
+        ),
+    ]
+
+
+def first_page_growth(ctx: Context) -> list[Row]:
+    """(c) the first page (with its exact total_count) as the client grows."""
+    step("measuring: first page against client size")
+    sizes = {
+        name: orjson.loads(ctx.get(ISSUES, {"limit": 100}, name))["total_count"]
+        for name in ("hundredth", "tenth", "big")
+    }
+    t = ctx.times({name: (lambda n=name: ctx.get(ISSUES, {"limit": 100}, n)) for name in sizes})
+    detail = ", ".join(f"{sizes[name]:,} rows {t[name]:.2f} ms" for name in sizes)
+    return [
+        _ratio_row(
+            f"(c) first page, {sizes['big'] // max(sizes['hundredth'], 1)}x the rows",
+            t["big"] / t["hundredth"],
+            3,
+            at_most=True,
+            detail=detail,
+        ),
+        Row(
+            f"(c) first page, {sizes['big'] // max(sizes['tenth'], 1)}x the rows",
+            f"{t['big'] / t['tenth']:.2f}x",
+            detail=detail,
+        ),
+    ]
+
+
+def _cursor_at(ctx: Context, position: int) -> str:
+    """The token a client holds after reading ``position`` rows of the big client's list."""
+    from issues.models import Issue
+
+    last = (
+        Issue.objects.filter(client_id=ctx.clients["big"], active=True)
+        .order_by("-created_at", "-id")
+        .values_list("created_at", "id")[position - 1]
+    )
+    from django.http import QueryDict
+
+    fingerprint = query_fingerprint(QueryDict("limit=100&cursor="))
+    return cursor_encode(
+        Cursor(("-created_at", "-id"), tuple(json_value(v) for v in last), position, fingerprint)
+    )
+
+
+def deep_pages(ctx: Context) -> list[Row]:
+    """(d) a page at 90% depth by cursor, against the first page; offset for contrast."""
+    step("measuring: deep pages")
+    total = orjson.loads(ctx.get(ISSUES, {"limit": 100}))["total_count"]
+    depth = int(total * 0.9)
+    token = _cursor_at(ctx, depth)
+    deep = orjson.loads(ctx.get(ISSUES, {"limit": 100, "cursor": token}))
+    by_offset = orjson.loads(ctx.get(ISSUES, {"limit": 100, "offset": depth}))
+    if deep["issues"] != by_offset["issues"] or deep["offset"] != depth:
+        raise RuntimeError("the cursor page differs from the offset page at the same depth")
+    t = ctx.times(
+        {
+            "first": lambda: ctx.get(ISSUES, {"limit": 100, "cursor": ""}),
+            "cursor": lambda: ctx.get(ISSUES, {"limit": 100, "cursor": token}),
+            "offset": lambda: ctx.get(ISSUES, {"limit": 100, "offset": depth}),
+        }
+    )
+    return [
+        _ratio_row(
+            "(d) page at 90% depth by cursor / first page",
+            t["cursor"] / t["first"],
+            1.5,
+            at_most=True,
+            detail=f"first {t['first']:.2f} ms, cursor at row {depth:,} {t['cursor']:.2f} ms",
+        ),
+        Row(
+            "(d) page at 90% depth by offset / first page",
+            f"{t['offset'] / t['first']:.2f}x",
+            detail=f"offset {depth:,}: {t['offset']:.2f} ms (for contrast)",
+        ),
+    ]
+
+
+SIMILAR_SQL = (
+    "SELECT id FROM pull_requests WHERE client_id = %s AND active AND embedding IS NOT NULL "
+    "AND id <> %s ORDER BY embedding <=> %s LIMIT 10"
+)
+EF_SEARCH_CANDIDATES = (20, 40, 64, 100, 200, 400)
+
+
+def _search(cursor, client_id: int, row_id: int, vector, *, ef: int | None) -> list[int]:
+    cursor.execute("BEGIN")
+    if ef is None:
+        cursor.execute("SET LOCAL enable_indexscan = off")
+    else:
+        cursor.execute("SET LOCAL hnsw.ef_search = %s", [ef])
+        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        cursor.execute("SET LOCAL hnsw.max_scan_tuples = %s", [settings.VECTOR_MAX_SCAN_TUPLES])
+    cursor.execute(SIMILAR_SQL, [client_id, row_id, vector])
+    ids = [row[0] for row in cursor.fetchall()]
+    cursor.execute("COMMIT")
+    return ids
+
+
+def similarity(ctx: Context, queries: int = 20) -> list[Row]:
+    """(e) HNSW against an exact scan: latency and recall@10, over a sweep of ef_search."""
+    from pullrequests.models import PullRequest
+
+    step("measuring: similarity search (exact scans take a while)")
+    big = ctx.clients["big"]
+    total_vectors = PullRequest.objects.filter(embedding__isnull=False).count()
+    client_vectors = PullRequest.objects.filter(
+        client_id=big, active=True, embedding__isnull=False
+    ).count()
+    rng = np.random.default_rng(ctx.settings.sizes.seed)
+    candidates = list(
+        PullRequest.objects.filter(client_id=big, active=True, embedding__isnull=False)
+        .order_by("id")
+        .values_list("id", flat=True)[:5000]
+    )
+    picks = [int(i) for i in rng.choice(candidates, min(queries, len(candidates)), replace=False)]
+    vectors = dict(PullRequest.objects.filter(id__in=picks).values_list("id", "embedding"))
+    connection = connections["ml"]
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor:
+        exact: dict[int, list[int]] = {}
+        exact_ms = []
+        for row_id in picks:
+            started = time.perf_counter()
+            exact[row_id] = _search(cursor, big, row_id, vectors[row_id], ef=None)
+            exact_ms.append((time.perf_counter() - started) * 1000)
+        sweep = {}
+        for ef in EF_SEARCH_CANDIDATES:
+            recalls, latencies = [], []
+            for repeat in range(3):
+                for row_id in picks:
+                    started = time.perf_counter()
+                    got = _search(cursor, big, row_id, vectors[row_id], ef=ef)
+                    if repeat:  # the first pass warms the index pages
+                        latencies.append((time.perf_counter() - started) * 1000)
+                    recalls.append(len(set(got) & set(exact[row_id])) / 10)
+            sweep[ef] = (float(np.mean(recalls)), median(latencies))
+    configured = settings.VECTOR_EF_SEARCH
+    if configured not in sweep:
+        raise RuntimeError(f"VECTOR_EF_SEARCH={configured} is not in the sweep")
+    recall, hnsw_ms = sweep[configured]
+    exact_median = median(exact_ms)
+    endpoint = ctx.times(
+        {
+            str(row_id): (
+                lambda r=row_id: ctx.get(f"/api/pull-requests/{r}/similar", {"limit": 10})
+            )
+            for row_id in picks[:5]
+        },
+        repeats=5,
+    )
+    smallest = min((ef for ef, (r, _) in sweep.items() if r >= 0.95), default=None)
+    ratio = exact_median / hnsw_ms
+    sweep_text = "; ".join(f"ef {ef}: recall {r:.3f}, {ms:.1f} ms" for ef, (r, ms) in sweep.items())
+    return [
+        Row(
+            f"(e) /similar, HNSW (ef_search {configured}) vs exact, {total_vectors:,} vectors",
+            f"{ratio:.1f}x faster, recall@10 {recall:.3f}",
+            ">= 10x at recall >= 0.95",
+            ratio >= 10 and recall >= 0.95,
+            f"exact {exact_median:.1f} ms over the client's {client_vectors:,} vectors, HNSW "
+            f"{hnsw_ms:.2f} ms; endpoint end to end {median(list(endpoint.values())):.2f} ms; "
+            f"sweep: {sweep_text}; smallest ef_search with recall >= 0.95: {smallest}",
+        )
+    ]
+
+
+def throughput(ctx: Context) -> list[Row]:
+    """(f) requests/s under gunicorn (2 workers) at a fixed concurrency, against plain DRF."""
+    step("measuring: throughput over HTTP")
+    token, port = ctx.tokens["big"], ctx.settings.port
+    seconds, concurrency = ctx.settings.load_seconds, ctx.settings.concurrency
+    results = {"ours": [], "drf": []}
+    for _ in range(2):  # interleaved halves
+        for name, path in (("ours", ISSUES), ("drf", BASELINE)):
+            results[name].append(
+                run_load(port, path, {"limit": 100}, token, seconds / 2, concurrency)
+            )
+    summary = {}
+    for name, halves in results.items():
+        latencies = [ms for half in halves for ms in half.latencies_ms]
+        requests = sum(len(half.latencies_ms) for half in halves)
+        errors = sum(half.errors for half in halves)
+        elapsed = sum(half.seconds for half in halves)
+        summary[name] = (
+            requests / elapsed,
+            percentile(latencies, 0.5),
+            percentile(latencies, 0.99),
+            errors,
+        )
+    ours, drf = summary["ours"], summary["drf"]
+    return [
+        _ratio_row(
+            f"(f) throughput, gunicorn 2 workers, concurrency {concurrency}: ours / plain DRF",
+            ours[0] / drf[0],
+            2,
+            at_most=False,
+            detail=f"ours {ours[0]:.0f} req/s (p50 {ours[1]:.1f} ms, p99 {ours[2]:.1f} ms, "
+            f"{ours[3]} errors); plain DRF {drf[0]:.0f} req/s (p50 {drf[1]:.1f} ms, "
+            f"p99 {drf[2]:.1f} ms, {drf[3]} errors)",
+        )
+    ]
+
+
+def health(ctx: Context) -> list[Row]:
+    """(g) the database health probe, or the embedding counts it would run."""
+    step("measuring: health queries")
+    rows = []
+    try:
+        resolve("/health/database")
+        t = ctx.times({"health": lambda: wsgi_get(ctx.application, "/health/database")}, repeats=10)
+        rows.append(Row("(g) GET /health/database", f"{t['health']:.2f} ms"))
+    except Resolver404:
+        rows.append(
+            Row(
+                "(g) GET /health/database",
+                "not in this branch",
+                detail="measured below: the embedding counts it would report",
+            )
+        )
+    from django.apps import apps
+
+    models = [m for m in apps.get_models() if any(f.name == "embedding" for f in m._meta.fields)]
+
+    def exact() -> dict:
+        return {m._meta.db_table: m.objects.filter(embedding__isnull=False).count() for m in models}
+
+    counts = exact()
+    estimated = embedding_counts()
+    t = ctx.times({"exact": exact, "estimate": lambda: embedding_counts()}, repeats=5)
+    rows.append(
+        Row(
+            "(g) embedding counts: exact COUNT(*) vs index statistics",
+            f"{t['exact']:.1f} ms vs {t['estimate']:.2f} ms",
+            "no scan",
+            True,
+            f"exact {counts}; estimated {estimated} (core.similarity.embedding_counts)",
+        )
+    )
+    return rows

@@ -1,0 +1,11 @@
+"""The project's URLs plus the plain-DRF baseline under ``/bench/baseline/``."""
+
+from django.urls import path
+
+from bench.baseline import BaselineIssueViewSet
+from config.urls import urlpatterns as project_urlpatterns
+
+urlpatterns = [
+    *project_urlpatterns,
+    path("bench/baseline/issues", BaselineIssueViewSet.as_view({"get": "list"})),
+]
