@@ -2,7 +2,8 @@
 
 orjson writes datetimes as DRF does (ISO 8601, ``Z`` for UTC) and numpy arrays natively (the list
 fast path hands embeddings over as arrays). Whatever orjson does not know (lazy translations,
-decimals, ...) goes through DRF's own encoder; an indented rendering (``Accept:
+decimals, ...) goes through DRF's own encoder; what orjson refuses outright (integers past
+64 bits, which a JSON field may hold) and an indented rendering (``Accept:
 application/json; indent=4``) is left to DRF's renderer.
 """
 
@@ -24,4 +25,8 @@ class OrjsonRenderer(JSONRenderer):
             return b""
         if self.get_indent(accepted_media_type, renderer_context or {}) is not None:
             return super().render(data, accepted_media_type, renderer_context)
-        return orjson.dumps(data, default=_drf_default, option=OPTIONS)
+        try:
+            return orjson.dumps(data, default=_drf_default, option=OPTIONS)
+        except orjson.JSONEncodeError:
+            # Values orjson refuses but JSON allows (integers past 64 bits in a JSON field).
+            return super().render(data, accepted_media_type, renderer_context)

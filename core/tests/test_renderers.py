@@ -7,6 +7,7 @@ import decimal
 import json
 
 import numpy as np
+import pytest
 from django.utils.translation import gettext_lazy
 from rest_framework.renderers import JSONRenderer
 
@@ -35,3 +36,13 @@ def test_indented_rendering_is_left_to_drf():
 
 def test_none_renders_empty():
     assert OrjsonRenderer().render(None) == b""
+
+
+@pytest.mark.django_db
+def test_integers_past_64_bits_in_a_json_field_render(api, user_a):
+    preferences = {"big": 2**70, "small": -(2**65)}
+    response = api(user_a).patch(
+        f"/api/users/{user_a.pk}", {"preferences": preferences}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json()["preferences"] == preferences
