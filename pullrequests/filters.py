@@ -2,7 +2,7 @@
 
 import django_filters
 
-from core.api.filters import IdFilter, text_filter
+from core.api.filters import IdFilter, StrictChoiceFilter, text_filter
 from pullrequests.models import PullRequest, PullRequestStatus
 
 
@@ -10,7 +10,7 @@ class PullRequestFilter(django_filters.FilterSet):
     """``repository``, ``status``, ``user_name`` and ``issue_id``."""
 
     repository = text_filter(255)
-    status = django_filters.ChoiceFilter(choices=PullRequestStatus.choices)
+    status = StrictChoiceFilter(choices=PullRequestStatus.choices)
     user_name = text_filter(255)
     issue_id = IdFilter(field_name="issue_id")
 

@@ -3,14 +3,14 @@
 import django_filters
 from django.db.models import Q
 
-from core.api.filters import text_filter
+from core.api.filters import StrictChoiceFilter, text_filter
 from users.models import Role, User
 
 
 class UserFilter(django_filters.FilterSet):
     """``role`` and a ``search`` over email and names."""
 
-    role = django_filters.ChoiceFilter(choices=Role.choices)
+    role = StrictChoiceFilter(choices=Role.choices)
     search = text_filter(200, method="filter_search")
 
     class Meta:

@@ -24,6 +24,64 @@ class IdFilter(django_filters.NumberFilter):
         super().__init__(**kwargs)
 
 
+TRUE_VALUES = frozenset({"true", "1", "yes", "on"})
+FALSE_VALUES = frozenset({"false", "0", "no", "off"})
+
+
+class StrictBooleanFormField(forms.Field):
+    """``true``/``false`` (or 1/0, yes/no, on/off); anything else, empty included, is an error."""
+
+    default_error_messages = {"invalid": "Expected true or false, got %(value)r."}
+
+    def to_python(self, value: str | None) -> bool | None:
+        if value is None:
+            return None
+        lowered = str(value).strip().lower()
+        if lowered in TRUE_VALUES:
+            return True
+        if lowered in FALSE_VALUES:
+            return False
+        raise forms.ValidationError(
+            self.error_messages["invalid"], code="invalid", params={"value": value}
+        )
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    """A boolean filter that rejects ``?acknowledged=maybe`` (django-filter's own ignores it)."""
+
+    field_class = StrictBooleanFormField
+
+    def __init__(self, *args, **kwargs) -> None:
+        # The default widget maps unknown strings to None before the field sees them.
+        kwargs.setdefault("widget", forms.TextInput)
+        super().__init__(*args, **kwargs)
+
+
+class StrictChoiceFormField(forms.ChoiceField):
+    """One of the choices; an empty value is an error, not "no filter" (omit the parameter)."""
+
+    def to_python(self, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value == "":
+            raise forms.ValidationError(
+                f"Expected one of {', '.join(str(key) for key, _ in self.choices)}; omit the "
+                "parameter for no filter.",
+                code="invalid_choice",
+            )
+        return super().to_python(value)
+
+
+class StrictChoiceFilter(django_filters.ChoiceFilter):
+    """A choice filter that refuses values outside its choices, the empty one included."""
+
+    field_class = StrictChoiceFormField
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("widget", forms.TextInput)
+        super().__init__(*args, **kwargs)
+
+
 def text_filter(max_length: int, **kwargs) -> django_filters.CharFilter:
     """A text filter whose documented and enforced length limit is ``max_length``."""
     return extend_schema_field({"type": "string", "maxLength": max_length})(

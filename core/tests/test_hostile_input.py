@@ -151,3 +151,16 @@ def test_anonymous_throttling_answers_429(api, settings):
     settings.API_THROTTLE_ANON = "2/minute"
     statuses = [api().get("/api/issues").status_code for _ in range(3)]
     assert statuses == [401, 401, 429]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "name"),
+    [
+        ("/api/pull-requests", {"status": ""}, "status"),
+        ("/api/users", {"role": ""}, "role"),
+        ("/api/ml/anomaly-alerts", {"severity": ""}, "severity"),
+        ("/api/ml/anomaly-alerts", {"acknowledged": ""}, "acknowledged"),
+    ],
+)
+def test_empty_choice_filters_are_400_not_ignored(api, admin_a, path, params, name):
+    assert_client_error(api(admin_a).get(path, params), names=name)
