@@ -21,4 +21,11 @@ CACHES = {
     }
 }
 # Measurements, not request logs.
-LOGGING = {**LOGGING, "root": {**LOGGING["root"], "level": "WARNING"}}
+LOGGING = {
+    **LOGGING,
+    "root": {**LOGGING["root"], "level": "WARNING"},
+    "loggers": {
+        **LOGGING["loggers"],
+        "health.request_log": {**LOGGING["loggers"]["health.request_log"], "level": "WARNING"},
+    },
+}
