@@ -5,7 +5,7 @@ Every alias (primary, standbys, ML sessions) reads ``BENCH_DATABASE`` (default
 """
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import DATABASES, EMBEDDED_DB_DIR, LOGGING, env
+from config.settings.base import CACHES, DATABASES, EMBEDDED_DB_DIR, LOGGING, env
 
 BENCH_DATABASE = env.str("BENCH_DATABASE", default="analytics_bench")
 for _alias in DATABASES:
@@ -15,10 +15,11 @@ DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 ROOT_URLCONF = "bench.urls"
 CACHES = {
+    **CACHES,
     "default": {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": str(EMBEDDED_DB_DIR / "cache-bench"),
-    }
+    },
 }
 # Measurements, not request logs.
 LOGGING = {

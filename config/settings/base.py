@@ -58,7 +58,7 @@ REPLICA_RETRY_SECONDS = env.float("REPLICA_RETRY_SECONDS", default=5.0)
 
 # Similarity search: HNSW candidates per scan step, and the scan's upper bound when a filter
 # (the caller's client) discards most candidates. See docs/benchmarks.md for the measurements.
-VECTOR_EF_SEARCH = env.int("VECTOR_EF_SEARCH", default=100)
+VECTOR_EF_SEARCH = env.int("VECTOR_EF_SEARCH", default=200)
 VECTOR_MAX_SCAN_TUPLES = env.int("VECTOR_MAX_SCAN_TUPLES", default=20_000)
 
 try:
@@ -67,6 +67,12 @@ try:
     }
 except (environ.ImproperlyConfigured, KeyError, ValueError) as exc:
     raise ImproperlyConfigured(f"CACHE_URL is malformed ({exc})") from None
+try:
+    # Rate-limit counters: per process by default (cheap on every request); point it at a
+    # shared cache (redis://...) to count across processes and hosts.
+    CACHES["throttle"] = env.cache_url("THROTTLE_CACHE_URL", default="locmem://throttle")
+except (environ.ImproperlyConfigured, KeyError, ValueError) as exc:
+    raise ImproperlyConfigured(f"THROTTLE_CACHE_URL is malformed ({exc})") from None
 
 # ---- applications -----------------------------------------------------------------------
 INSTALLED_APPS = [

@@ -1,15 +1,16 @@
 """Settings for the test suite: the same databases (primary + real standby), faster hashing."""
 
 from .base import *  # noqa: F403
-from .base import DATABASES, EMBEDDED_DB_DIR, REPLICA_ALIASES, env
+from .base import CACHES, DATABASES, EMBEDDED_DB_DIR, REPLICA_ALIASES, env
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ALLOWED_HOSTS = ["*"]
 CACHES = {
+    **CACHES,
     "default": env.cache_url(
         "TEST_CACHE_URL", default=f"filecache://{EMBEDDED_DB_DIR / 'cache-test'}"
-    )
+    ),
 }
 
 # Standbys and ML sessions read the test database that is created on the primary and reaches

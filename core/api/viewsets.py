@@ -5,6 +5,8 @@ A domain viewset only declares what differs (queryset, serializer, filters, list
 
 from __future__ import annotations
 
+import functools
+
 from django.db import transaction
 from rest_framework import exceptions, mixins, viewsets
 from rest_framework.permissions import IsAuthenticated
@@ -58,6 +60,7 @@ class TenantReadOnlyViewSet(
         )
 
     @classmethod
+    @functools.cache
     def has_ml_fields(cls) -> bool:
         """Whether the rows carry ML fields (``embedding``), which ``include_ml_fields`` adds."""
         queryset = getattr(cls, "queryset", None)

@@ -134,9 +134,9 @@ def test_api_sessions_carry_a_statement_timeout():
 
 
 def test_throttling_answers_429(api, user_a, settings):
-    from django.core.cache import cache
+    from django.core.cache import caches
 
-    cache.clear()
+    caches["throttle"].clear()
     settings.API_THROTTLE_USER = "3/minute"
     client = api(user_a)
     statuses = [client.get("/api/issues").status_code for _ in range(4)]
@@ -145,9 +145,9 @@ def test_throttling_answers_429(api, user_a, settings):
 
 
 def test_anonymous_throttling_answers_429(api, settings):
-    from django.core.cache import cache
+    from django.core.cache import caches
 
-    cache.clear()
+    caches["throttle"].clear()
     settings.API_THROTTLE_ANON = "2/minute"
     statuses = [api().get("/api/issues").status_code for _ in range(3)]
     assert statuses == [401, 401, 429]
