@@ -13,7 +13,6 @@ import logging
 import math
 from collections.abc import Sequence
 
-from django.apps import apps
 from django.conf import settings
 from django.db import OperationalError, connections, models, transaction
 from pgvector.django import CosineDistance
@@ -102,35 +101,3 @@ def similar_rows(
             connections["ml"].close()
     with ml_session() as alias:
         return _search(alias, queryset, vector, k)
-
-
-def embedding_counts() -> dict[str, int | None]:
-    """Rows holding an embedding, per table, estimated from planner statistics: no scan.
-
-    ``COUNT(*) ... WHERE embedding IS NOT NULL`` reads the whole table (seconds on millions of
-    rows); a health probe uses this instead: the table's row estimate times the share of non-null
-    embeddings that ANALYZE (autovacuum) measured. None for a table never analysed.
-    """
-    tables = [
-        model._meta.db_table
-        for model in apps.get_models()
-        if issubclass(model, TenantModel)
-        and any(field.name == "embedding" for field in model._meta.concrete_fields)
-    ]
-    with ml_session() as alias, connections[alias].cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT c.relname, c.reltuples, s.null_frac
-            FROM pg_class c
-            LEFT JOIN pg_stats s
-              ON s.schemaname = current_schema() AND s.tablename = c.relname
-             AND s.attname = 'embedding'
-            WHERE c.relname = ANY(%s) AND c.relnamespace = current_schema()::regnamespace
-            """,
-            [tables],
-        )
-        found = {
-            table: None if rows < 0 or null_share is None else round(rows * (1 - null_share))
-            for table, rows, null_share in cursor.fetchall()
-        }
-    return {table: found.get(table) for table in tables}

@@ -243,18 +243,3 @@ class TestEmbeddingEndpoints:
             == 404
         )
         assert client.delete(f"/api/issues/{theirs.pk}/embedding").status_code == 404
-
-
-@pytest.mark.django_db(transaction=True, databases="__all__")
-def test_embedding_counts_come_from_statistics_without_a_scan():
-    from core.similarity import embedding_counts
-
-    client = ClientFactory(name="counted")
-    for n in range(40):
-        IssueFactory(client=client, embedding=[0.1] * DIM if n % 4 == 0 else None)
-    with connections["default"].cursor() as cursor:
-        cursor.execute("ANALYZE issues")
-    wait_for_standby()
-    counts = embedding_counts()
-    assert set(counts) == {"issues", "pull_requests", "projects", "users"}
-    assert counts["issues"] == 10
