@@ -34,7 +34,7 @@ def test_search_quality_against_brute_force(api):
     rng = np.random.default_rng(7)
     centers = rng.normal(size=(24, DIM))
     centers /= np.linalg.norm(centers, axis=1, keepdims=True)
-    sizes = {"big": 1500, "mid": 800, "other": 670, "small": 30}  # "small" holds 1% of the rows
+    sizes = {"big": 5000, "mid": 800, "other": 635, "small": 65}  # "small" holds 1% of the rows
     clients = {name: ClientFactory(name=f"vectors-{name}") for name in sizes}
     data = {}
     for name, size in sizes.items():
