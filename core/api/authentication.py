@@ -34,7 +34,12 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
     @staticmethod
     def _find(digest: str) -> ApiToken | None:
         # The digest is unique: [:1] spares first()'s ORDER BY on every request.
-        tokens = ApiToken.objects.select_related("user", "user__client").filter(digest=digest)[:1]
+        # The user's embedding (6 kB when set) is never needed to authenticate.
+        tokens = (
+            ApiToken.objects.select_related("user", "user__client")
+            .defer("user__embedding")
+            .filter(digest=digest)[:1]
+        )
         # A token issued a moment ago may not have reached the standby yet: ask the primary
         # before refusing it.
         return next(iter(tokens), None) or next(iter(tokens.using("default")), None)
