@@ -18,6 +18,7 @@ from django.db import OperationalError, connections, models, transaction
 from pgvector.django import CosineDistance
 
 from core.db import replicas
+from core.db.failover import standby_failed
 from core.db.router import ml_session
 from core.fields import EMBEDDING_DIMENSIONS
 from core.models import TenantModel
@@ -91,9 +92,9 @@ def similar_rows(
     with ml_session() as alias:
         try:
             return _search(alias, queryset, vector, k)
-        except OperationalError:
+        except OperationalError as error:
             server = replicas.ml_server()
-            if alias != "ml" or server is None:
+            if alias != "ml" or server is None or not standby_failed(connections["ml"], error):
                 raise
             # The standby died under the search: it is read-only work, run it on the primary.
             logger.warning("standby lost during a similarity search; retried on the primary")

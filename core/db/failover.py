@@ -1,9 +1,10 @@
 """Retry on the primary a read whose standby died under it, so replica loss never reaches a caller.
 
 An execute wrapper is installed on every standby connection (``ml`` included) when it
-connects. When a query fails because the connection broke (not a timeout or a bad query: the
-connection itself is gone), the standby is marked down and the same statement is run on the
-primary; the caller's cursor is given the primary's result.
+connects. When a query fails because the standby failed (the connection broke, the server is
+shutting down, or replay cancelled the read; not a timeout or a bad query), the standby is marked
+down and the same statement is run on the primary; the caller's cursor is given the primary's
+result.
 """
 
 from __future__ import annotations
@@ -29,19 +30,28 @@ def _standby_of(alias: str) -> str | None:
     return None
 
 
-def _connection_broken(connection) -> bool:
+# SQLSTATEs that mean the standby (not the query) failed: connection exceptions (08), the server
+# shutting down or restarting (57P01-57P03), and a recovery conflict cancelling the read (40001).
+STANDBY_GONE_STATES = ("08", "57P01", "57P02", "57P03", "40001")
+
+
+def standby_failed(connection, error: OperationalError) -> bool:
+    """True when ``error`` on a standby connection means the standby, not the query, failed."""
     raw = connection.connection
-    return raw is None or raw.closed or raw.broken
+    if raw is None or raw.closed or raw.broken:
+        return True
+    sqlstate = getattr(error.__cause__, "sqlstate", None) or ""
+    return sqlstate.startswith(STANDBY_GONE_STATES)
 
 
 def retry_on_primary(execute, sql, params, many, context):
     """Execute wrapper: run the statement; if the standby is gone, run it on the primary."""
     try:
         return execute(sql, params, many, context)
-    except OperationalError:
+    except OperationalError as error:
         connection = context["connection"]
         server = _standby_of(connection.alias)
-        if server is None or connection.in_atomic_block or not _connection_broken(connection):
+        if server is None or connection.in_atomic_block or not standby_failed(connection, error):
             raise
     replicas.mark_down(server, "connection lost during a query")
     fallback = "ml_primary" if connection.alias == "ml" else "default"

@@ -75,6 +75,10 @@ def is_down(server: str) -> bool:
 def connects(alias: str, server: str) -> bool:
     """Open (or health-check) ``alias``; on failure mark ``server`` down."""
     connection = connections[alias]
+    raw = connection.connection
+    if raw is not None and (raw.closed or raw.broken) and not connection.in_atomic_block:
+        # The driver already knows this session is gone: a cursor on it would fail outright.
+        connection.close()
     try:
         if connection.errors_occurred and not connection.in_atomic_block:
             # A query failed on this connection: find out whether the server is still there.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import psycopg
 import pytest
 from django.db import OperationalError, close_old_connections, connections, transaction
 
@@ -178,3 +179,38 @@ def test_with_the_primary_down_a_lagging_standby_still_answers(settings):
             assert fetch_client("last-known") is not None
             assert state.read_aliases == ["replica"]
         assert replicas.health("replica").lag_seconds > 0.5
+
+
+def test_a_read_whose_standby_session_is_terminated_is_retried_on_the_primary():
+    with request_scope():
+        Client.objects.create(name="terminated")
+    wait_for_standby()
+    assert fetch_client("terminated") is not None  # the standby session is open and checked
+    pid = connections["replica"].connection.info.backend_pid
+    with connections["ml"].cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        assert cursor.fetchone()[0] is True
+    time.sleep(0.2)
+    replicas.health("replica").lag_checked_at = time.monotonic()  # as if checked just now
+    with request_scope() as state:
+        assert fetch_client("terminated") is not None
+        assert state.read_aliases[-1] == "default"
+    assert replicas.is_down("replica")
+
+
+def test_a_standby_session_known_to_be_dead_is_not_handed_out():
+    with request_scope():
+        Client.objects.create(name="dead-session")
+    wait_for_standby()
+    assert fetch_client("dead-session") is not None
+    pid = connections["replica"].connection.info.backend_pid
+    with connections["ml"].cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    time.sleep(0.2)
+    raw = connections["replica"].connection
+    with pytest.raises(psycopg.OperationalError), raw.cursor() as cursor:
+        cursor.execute("SELECT 1")  # the driver now knows the session is gone
+    assert raw.broken or raw.closed
+    replicas.health("replica").lag_checked_at = time.monotonic()  # as if checked just now
+    with request_scope():
+        assert fetch_client("dead-session") is not None  # a fresh session, or the primary
