@@ -35,6 +35,9 @@ def register_vector_type(sender, connection: BaseDatabaseWrapper, **kwargs) -> N
     try:
         info = TypeInfo.fetch(raw, "vector")
     except psycopg.Error:
+        if raw.closed:
+            # The server went away while we connected: the connection attempt failed.
+            raise
         logger.debug("vector type lookup failed on %s", connection.alias, exc_info=True)
         return
     if info is None:

@@ -75,10 +75,6 @@ def is_down(server: str) -> bool:
 def connects(alias: str, server: str) -> bool:
     """Open (or health-check) ``alias``; on failure mark ``server`` down."""
     connection = connections[alias]
-    raw = connection.connection
-    if raw is not None and (raw.closed or raw.broken) and not connection.in_atomic_block:
-        # The driver already knows this session is gone: a cursor on it would fail outright.
-        connection.close()
     try:
         if connection.errors_occurred and not connection.in_atomic_block:
             # A query failed on this connection: find out whether the server is still there.
@@ -87,6 +83,11 @@ def connects(alias: str, server: str) -> bool:
             else:
                 connection.close()
         connection.close_if_health_check_failed()
+        raw = connection.connection
+        if raw is not None and (raw.closed or raw.broken) and not connection.in_atomic_block:
+            # The driver already knows the session is gone (a shutting-down server's farewell
+            # can arrive with the answer to the health check): a cursor on it would fail.
+            connection.close()
         connection.ensure_connection()
     except DatabaseError:
         mark_down(server)
@@ -122,11 +123,15 @@ def lag_seconds(alias: str, server: str, *, max_age: float = LAG_CHECK_INTERVAL)
 
 def is_usable(alias: str, server: str, *, max_lag: float | None = None) -> bool:
     """True when ``alias`` (a connection to ``server``) can serve a read now."""
-    if is_down(server) or not connects(alias, server):
+    if is_down(server):
         return False
     lag = lag_seconds(alias, server)
     limit = settings.REPLICA_MAX_LAG_SECONDS if max_lag is None else max_lag
-    return lag is not None and lag <= limit
+    if lag is None or lag > limit:
+        return False
+    # Checked last: the lag query may have been the read that found the session closed (a
+    # shutting-down server's farewell arrives with the result), and nothing reads after this.
+    return connects(alias, server)
 
 
 def choose_replica(*, max_lag: float | None = None) -> str | None:
