@@ -31,7 +31,7 @@ run: db
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	exec $(BIN)/gunicorn config.wsgi --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile -
+	exec $(BIN)/gunicorn config.wsgi --bind 127.0.0.1:$(PORT) --workers 2
 
 lint: install
 	$(BIN)/ruff check .

@@ -14,9 +14,7 @@ still counts its rows, so ``total_count`` stays exact either way.
 
 from __future__ import annotations
 
-from django.db import connections, models, router
-
-from core.models import TenantRowCount
+from django.db import connections, models
 
 # The tables whose counts the triggers keep (migration core/0002).
 COUNTED_TABLES = frozenset({"issues", "pull_requests", "projects", "users"})
@@ -34,7 +32,8 @@ def tenant_rows_count(queryset: models.QuerySet, *, client_id: int) -> int:
     if table not in COUNTED_TABLES or not _plain_list(queryset, client_id):
         return queryset.count()
     # Plain SQL: compiling an ORM query would cost more than running this one.
-    with connections[router.db_for_read(TenantRowCount)].cursor() as cursor:
+    # On the server that served the page, so the page and its total agree.
+    with connections[queryset.db].cursor() as cursor:
         cursor.execute(
             "SELECT rows FROM tenant_row_counts WHERE table_name = %s AND client_id = %s",
             [table, client_id],

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import OperationalError, connections, models, transaction
+from django.utils import timezone
 from pgvector.django import CosineDistance
 
 from core.db import replicas
@@ -51,7 +52,7 @@ def embedding_validate(value: object) -> list[float]:
 @transaction.atomic
 def embedding_set(*, row: TenantModel, vector: Sequence[float] | None) -> None:
     """Store (or, with None, clear) ``row``'s embedding."""
-    type(row).objects.filter(pk=row.pk).update(embedding=vector)
+    type(row).objects.filter(pk=row.pk).update(embedding=vector, last_updated_at=timezone.now())
 
 
 def _search(

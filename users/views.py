@@ -4,6 +4,7 @@ from rest_framework import exceptions
 from rest_framework.permissions import IsAuthenticated
 
 from core.api.permissions import RolePermission
+from core.api.similarity import SimilarityMixin
 from core.api.viewsets import TenantViewSet
 from users.filters import UserFilter
 from users.models import User
@@ -11,7 +12,7 @@ from users.permissions import UserManagementPermission
 from users.serializers import UserSerializer
 
 
-class UserViewSet(TenantViewSet):
+class UserViewSet(SimilarityMixin, TenantViewSet):
     """Users of the caller's client."""
 
     queryset = User.objects.all()

@@ -14,7 +14,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from core.db.middleware import RETRY_AFTER_SECONDS, UNAVAILABLE_DETAIL
+from core.db.middleware import database_error_response
 
 logger = logging.getLogger(__name__)
 
@@ -67,10 +67,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, OperationalError | InterfaceError):
-        logger.error("database unavailable: %s", type(exc).__name__)
-        response = Response({"detail": UNAVAILABLE_DETAIL}, status.HTTP_503_SERVICE_UNAVAILABLE)
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
+        return database_error_response(exc)
     elif isinstance(exc, IntegrityError):
         logger.info("integrity error: %s", str(exc).splitlines()[0])
         return _conflict(*_conflict_details(exc))

@@ -100,7 +100,9 @@ class EnvelopePagination(BasePagination):
         page, keys = fetch(window[skip : skip + self.limit + 1], key_fields)
         self.next_cursor = None
         if len(page) <= self.limit:
-            self.total_count = self.offset + len(page)
+            # Only a first page tells the total; further on, rows before the cursor may have
+            # come or gone since it was issued.
+            self.total_count = len(page) if self.offset == 0 else view.count_rows(queryset)
             return page
         page = page[: self.limit]
         last = tuple(cursors.json_value(value) for value in keys[self.limit - 1])

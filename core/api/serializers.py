@@ -34,7 +34,9 @@ class TenantRelatedField(serializers.PrimaryKeyRelatedField):
         return super().get_queryset().filter(client_id=self.context["client_id"], active=True)
 
     def to_internal_value(self, data):
-        if isinstance(data, bool) or (isinstance(data, int) and not 0 < data < 2**63):
+        if isinstance(data, bool | float):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        if isinstance(data, int) and not 0 < data < 2**63:
             self.fail("does_not_exist", pk_value=data)
         try:
             return super().to_internal_value(data)

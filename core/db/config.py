@@ -63,7 +63,11 @@ def _session_options(settings: dict[str, str]) -> str:
 
 def _with_options(base: dict, **options: object) -> dict:
     entry = dict(base)
-    entry["OPTIONS"] = {**base["OPTIONS"], **options}
+    merged = {**base["OPTIONS"], **options}
+    if base["OPTIONS"].get("options") and "options" in options:
+        # Keep the URL's own session settings (e.g. -c search_path=...) before ours.
+        merged["options"] = f"{base['OPTIONS']['options']} {options['options']}"
+    entry["OPTIONS"] = merged
     return entry
 
 

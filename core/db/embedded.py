@@ -52,6 +52,8 @@ shared_buffers = 256MB
 wal_level = replica
 max_wal_senders = 10
 max_replication_slots = 10
+# A stopped standby keeps its slot: cap the WAL it may hold back so the disk never fills.
+max_slot_wal_keep_size = 2GB
 hot_standby = on
 hot_standby_feedback = on
 wal_receiver_status_interval = 1s

@@ -16,8 +16,22 @@ RETRY_AFTER_SECONDS = 5
 UNAVAILABLE_DETAIL = "The database is unavailable; retry shortly."
 
 
-def database_unavailable_response() -> JsonResponse:
-    """The 503 every client sees when the database cannot serve the request."""
+QUERY_CANCELED = "57014"  # statement_timeout
+
+
+def database_error_response(error: Exception) -> JsonResponse:
+    """The 503 a client sees when the database cannot serve the request.
+
+    A query stopped by ``statement_timeout`` says so (and has no ``Retry-After``: the same
+    request would take as long again); anything else is the database being unavailable.
+    """
+    if getattr(error.__cause__, "sqlstate", None) == QUERY_CANCELED:
+        logger.warning("query stopped by statement_timeout")
+        return JsonResponse(
+            {"detail": "The request took too long to answer; narrow it (filters, a smaller page)."},
+            status=503,
+        )
+    logger.error("database unavailable: %s", type(error).__name__)
     response = JsonResponse({"detail": UNAVAILABLE_DETAIL}, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
@@ -45,6 +59,5 @@ class DatabaseRoutingMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, OperationalError | InterfaceError):
-            logger.error("database unavailable: %s", type(exception).__name__)
-            return database_unavailable_response()
+            return database_error_response(exception)
         return None

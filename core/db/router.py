@@ -35,7 +35,10 @@ def ml_read_alias() -> str:
     server = replicas.ml_server()
     if server is None or replicas.is_usable("ml", server):
         return "ml"
-    return "ml_primary"
+    if replicas.primary_reachable():
+        return "ml_primary"
+    # The primary is down too: a lagging standby still answers.
+    return "ml" if replicas.is_usable("ml", server, max_lag=float("inf")) else "ml_primary"
 
 
 def _fallback_read_alias() -> str:

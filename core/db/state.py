@@ -8,6 +8,7 @@ through the cache, so their next request reads their own writes even when the st
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from django.conf import settings
 from django.core.cache import cache
 
 PIN_KEY = "db-routing:pin:{user_id}"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -35,7 +38,11 @@ class RoutingState:
         if self.user_id is None:
             return False
         if self._pinned is None:
-            self._pinned = bool(cache.get(PIN_KEY.format(user_id=self.user_id)))
+            try:
+                self._pinned = bool(cache.get(PIN_KEY.format(user_id=self.user_id)))
+            except Exception:  # any cache backend's error: read from the primary to be safe
+                logger.warning("routing cache unreadable; reading from the primary")
+                self._pinned = True
         return self._pinned
 
     def note_read(self, alias: str) -> None:
@@ -76,7 +83,10 @@ def identify(user_id: int) -> None:
 
 def pin_user(user_id: int) -> None:
     """Send this user's reads to the primary for ``REPLICA_PIN_SECONDS``, in every process."""
-    cache.set(PIN_KEY.format(user_id=user_id), 1, timeout=settings.REPLICA_PIN_SECONDS)
+    try:
+        cache.set(PIN_KEY.format(user_id=user_id), 1, timeout=settings.REPLICA_PIN_SECONDS)
+    except Exception:  # the write succeeded; a lost pin must not turn it into an error
+        logger.warning("routing cache unwritable; user %s not pinned to the primary", user_id)
 
 
 def reset() -> None:

@@ -164,3 +164,11 @@ def test_anonymous_throttling_answers_429(api, settings):
 )
 def test_empty_choice_filters_are_400_not_ignored(api, admin_a, path, params, name):
     assert_client_error(api(admin_a).get(path, params), names=name)
+
+
+def test_fractional_foreign_key_ids_are_400_not_truncated(api, user_a, tenant_a):
+    from projects.tests.factories import ProjectFactory
+
+    project = ProjectFactory(client=tenant_a)
+    body = {"key": "F-1", "summary": "s", "project_id": project.pk + 0.9}
+    assert_client_error(api(user_a).post("/api/issues", body, format="json"), names="project_id")

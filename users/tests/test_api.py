@@ -82,3 +82,32 @@ def test_deleted_user_token_stops_working(api, admin_a, user_a):
 def test_role_filter(api, admin_a, viewer_a):
     rows = api(admin_a).get("/api/users", {"role": "viewer"}).json()["users"]
     assert [row["id"] for row in rows] == [viewer_a.pk]
+
+
+def test_a_tenant_admin_cannot_take_over_an_operator_account(api, admin_a, tenant_a):
+    operator = UserFactory(client=tenant_a, role="admin", is_staff=True, is_superuser=True)
+    client = api(admin_a)
+    url = f"/api/users/{operator.pk}"
+    assert (
+        client.patch(url, {"password": "a-brand-new-passphrase"}, format="json").status_code == 403
+    )
+    assert client.patch(url, {"email": "mine@example.test"}, format="json").status_code == 403
+    assert client.delete(url).status_code == 403
+    operator.refresh_from_db()
+    assert operator.check_password("a-long-test-password") and operator.active
+    # A superuser still manages operators.
+    assert api(operator).patch(url, {"first_name": "Op"}, format="json").status_code == 200
+
+
+def test_user_embeddings_are_written_by_admins(api, admin_a, user_a):
+    vector = {"embedding": [0.1] * 1536}
+    assert (
+        api(user_a).put(f"/api/users/{user_a.pk}/embedding", vector, format="json").status_code
+        == 403
+    )
+    assert (
+        api(admin_a).put(f"/api/users/{user_a.pk}/embedding", vector, format="json").status_code
+        == 200
+    )
+    rows = api(user_a).get(f"/api/users/{admin_a.pk}/similar").status_code
+    assert rows == 409  # the admin has no embedding yet
