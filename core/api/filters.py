@@ -116,6 +116,8 @@ class StrictOrderingFilter(OrderingFilter):
         return fields
 
     def get_schema_operation_parameters(self, view) -> list[dict]:
+        if getattr(view, "action", "list") != "list":
+            return []  # only lists are ordered (a similarity search is ordered by distance)
         names = "|".join(sorted(view.ordering_fields))
         return [
             {

@@ -168,7 +168,7 @@ class EnvelopePagination(BasePagination):
                 "in": "query",
                 "required": False,
                 "description": "Items to skip (with a cursor: items to skip after it).",
-                "schema": {"type": "integer", "minimum": 0, "default": 0},
+                "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1, "default": 0},
             },
             {
                 "name": "cursor",

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from core.api.exceptions import Conflict
 from core.api.params import validate_query
+from core.api.schema import ErrorSerializer
 from core.fields import EMBEDDING_DIMENSIONS
 from core.similarity import EmbeddingError, embedding_set, embedding_validate, similar_rows
 
@@ -96,8 +97,13 @@ class SimilarityMixin:
             },
         )
         extend_schema_view(
-            similar=extend_schema(parameters=[SimilarLimitSerializer], responses=envelope),
-            similar_search=extend_schema(request=SimilarSearchSerializer, responses=envelope),
+            similar=extend_schema(
+                parameters=[SimilarLimitSerializer],
+                responses={200: envelope, 409: ErrorSerializer},
+            ),
+            similar_search=extend_schema(
+                request=SimilarSearchSerializer, responses=envelope, filters=True
+            ),
         )(cls)
 
     def _similar_response(self, rows, limit: int) -> Response:

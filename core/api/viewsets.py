@@ -19,14 +19,13 @@ from core.api.rows import row_plan
 from core.counts import tenant_rows_count
 from core.services import tenant_row_soft_delete
 
-LIST_ALWAYS_ALLOWED = {
-    "limit",
-    "offset",
-    "cursor",
-    "ordering",
-    "format",
-    *CommonParamsSerializer().fields,
+COMMON_PARAMETERS = frozenset({"format", *CommonParamsSerializer().fields})
+# Query parameters an action takes besides the common ones and (``filtered``) the filters.
+ACTION_PARAMETERS = {
+    "list": frozenset({"limit", "offset", "cursor", "ordering"}),
+    "similar": frozenset({"limit"}),
 }
+FILTERED_ACTIONS = frozenset({"list", "similar_search"})
 
 
 class TenantReadOnlyViewSet(
@@ -85,12 +84,11 @@ class TenantReadOnlyViewSet(
             self.check_throttles(request)
             raise
         self.scope = resolve_scope(request)
-        if self.action == "list":
-            self._reject_unknown_parameters(request)
+        self._reject_unknown_parameters(request)
 
     def _reject_unknown_parameters(self, request) -> None:
-        known = set(LIST_ALWAYS_ALLOWED)
-        if getattr(self, "filterset_class", None) is not None:
+        known = set(COMMON_PARAMETERS | ACTION_PARAMETERS.get(self.action, frozenset()))
+        if self.action in FILTERED_ACTIONS and getattr(self, "filterset_class", None) is not None:
             known |= set(self.filterset_class.base_filters)
         unknown = sorted(set(request.query_params) - known)
         if unknown:

@@ -172,3 +172,14 @@ def test_fractional_foreign_key_ids_are_400_not_truncated(api, user_a, tenant_a)
     project = ProjectFactory(client=tenant_a)
     body = {"key": "F-1", "summary": "s", "project_id": project.pk + 0.9}
     assert_client_error(api(user_a).post("/api/issues", body, format="json"), names="project_id")
+
+
+def test_unknown_query_parameters_are_400_on_every_operation(api, user_a, tenant_a):
+    issue = IssueFactory(client=tenant_a)
+    client = api(user_a)
+    assert_client_error(client.get(f"/api/issues/{issue.pk}", {"bogus": 1}), names="bogus")
+    response = client.patch(f"/api/issues/{issue.pk}?bogus=1", {"summary": "x"}, format="json")
+    assert_client_error(response, names="bogus")
+    assert_client_error(client.get("/api/issues/stats", {"bogus": 1}), names="bogus")
+    issue.refresh_from_db()
+    assert issue.summary != "x"
