@@ -14,4 +14,6 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
 ]
 
+handler400 = "core.api.exceptions.bad_request"
 handler404 = "core.api.exceptions.not_found"
+handler500 = "core.api.exceptions.server_error"

@@ -9,6 +9,7 @@ from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DataError, IntegrityError, InterfaceError, OperationalError, models
 from django.http import Http404, JsonResponse
+from django.views import defaults
 from django.views.defaults import page_not_found
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -85,3 +86,17 @@ def not_found(request, exception=None):
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=404)
     return page_not_found(request, exception)
+
+
+def bad_request(request, exception=None):
+    """400 for requests Django refuses before any view (a bad Host header, say)."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Bad request (headers)."}, status=400)
+    return defaults.bad_request(request, exception)
+
+
+def server_error(request):
+    """500: JSON under /api/ too, so clients always get the content type they expect."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Internal server error."}, status=500)
+    return defaults.server_error(request)

@@ -183,3 +183,9 @@ def test_unknown_query_parameters_are_400_on_every_operation(api, user_a, tenant
     assert_client_error(client.get("/api/issues/stats", {"bogus": 1}), names="bogus")
     issue.refresh_from_db()
     assert issue.summary != "x"
+
+
+def test_a_bad_host_header_is_a_json_400(api, user_a):
+    response = api(user_a).get("/api/issues", HTTP_HOST="bad host;")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
