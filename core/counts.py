@@ -32,7 +32,7 @@ def tenant_rows_count(queryset: models.QuerySet, *, client_id: int) -> int:
     if table not in COUNTED_TABLES or not _plain_list(queryset, client_id):
         return queryset.count()
     # Plain SQL: compiling an ORM query would cost more than running this one.
-    # On the server that served the page, so the page and its total agree.
+    # Routed afresh (a standby lost since the page was read is not asked again).
     with connections[queryset.db].cursor() as cursor:
         cursor.execute(
             "SELECT rows FROM tenant_row_counts WHERE table_name = %s AND client_id = %s",

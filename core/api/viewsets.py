@@ -109,8 +109,6 @@ class TenantReadOnlyViewSet(
     def list(self, request, *args, **kwargs):
         """One page: from plain rows when the serializer allows it (``core.api.rows``)."""
         queryset = self.filter_queryset(self.get_queryset())
-        # One server for the page and its count, so that they agree.
-        queryset = queryset.using(queryset.db)
         plan = row_plan(self.get_serializer_class(), self.scope.include_ml_fields)
         if plan is not None:
             page = self.paginator.paginate(queryset, request, self, fetch=plan.fetch)
