@@ -18,8 +18,7 @@ from django.db import OperationalError, connections, models, transaction
 from django.utils import timezone
 from pgvector.django import CosineDistance
 
-from core.db import replicas
-from core.db.failover import standby_failed
+from core.db.failover import abandon_standby
 from core.db.router import ml_session
 from core.fields import EMBEDDING_DIMENSIONS
 from core.models import TenantModel
@@ -94,12 +93,8 @@ def similar_rows(
         try:
             return _search(alias, queryset, vector, k)
         except OperationalError as error:
-            server = replicas.ml_server()
-            if alias != "ml" or server is None or not standby_failed(connections["ml"], error):
+            # The search runs in a transaction, so the wrapper cannot re-run it: this does.
+            fallback = abandon_standby(connections[alias], error)
+            if fallback is None:
                 raise
-            # The standby died under the search: it is read-only work, run it on the primary.
-            logger.warning("standby lost during a similarity search; retried on the primary")
-            replicas.mark_down(server, "connection lost during a query")
-            connections["ml"].close()
-    with ml_session() as alias:
-        return _search(alias, queryset, vector, k)
+    return _search(fallback, queryset, vector, k)

@@ -6,25 +6,17 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename
 from django.utils.text import Truncator
 
+from core.admin import ReadOnlyAdmin
 from mlmonitoring.models import AnomalyAlert, LearningMemory, PredictionLog
 from mlmonitoring.services import anomaly_alert_acknowledge
 
 
-class MlTableAdmin(admin.ModelAdmin):
+class MlTableAdmin(ReadOnlyAdmin):
     """The ML pipeline owns these rows: operators look, never add, edit or delete."""
 
     date_hierarchy = "created_at"
     list_select_related = ("client",)
     list_per_page = 50
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(LearningMemory)

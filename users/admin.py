@@ -7,6 +7,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 
+from core.admin import ReadOnlyAdmin
 from users.models import ApiToken, User
 
 
@@ -65,7 +66,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ReadOnlyAdmin):
     """API tokens: who holds which (by prefix); the key is never stored, the digest never shown."""
 
     list_display = ("prefix_shown", "name", "user", "created_at")
@@ -77,12 +78,3 @@ class ApiTokenAdmin(admin.ModelAdmin):
     @admin.display(description="prefix")
     def prefix_shown(self, obj: ApiToken) -> str:
         return f"{obj.prefix}…"
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

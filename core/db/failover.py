@@ -44,18 +44,31 @@ def standby_failed(connection, error: OperationalError) -> bool:
     return sqlstate.startswith(STANDBY_GONE_STATES)
 
 
+def abandon_standby(connection, error: OperationalError) -> str | None:
+    """After ``error`` on ``connection``: if its standby failed, mark it down, close the session
+    and return the primary alias to re-run the read on; else None (the error stands).
+    """
+    server = _standby_of(connection.alias)
+    if server is None or not standby_failed(connection, error):
+        return None
+    replicas.mark_down(server, "connection lost during a query")
+    fallback = "ml_primary" if connection.alias == "ml" else "default"
+    logger.warning("standby %s lost mid-query; read retried on %s", server, fallback)
+    current().note_read(fallback)
+    connection.close()
+    return fallback
+
+
 def retry_on_primary(execute, sql, params, many, context):
     """Execute wrapper: run the statement; if the standby is gone, run it on the primary."""
     try:
         return execute(sql, params, many, context)
     except OperationalError as error:
         connection = context["connection"]
-        server = _standby_of(connection.alias)
-        if server is None or connection.in_atomic_block or not standby_failed(connection, error):
+        # Inside a transaction the whole unit must be re-run, which only its owner can do.
+        fallback = None if connection.in_atomic_block else abandon_standby(connection, error)
+        if fallback is None:
             raise
-    replicas.mark_down(server, "connection lost during a query")
-    fallback = "ml_primary" if connection.alias == "ml" else "default"
-    logger.warning("standby %s lost mid-query; read retried on %s", server, fallback)
     primary_cursor = connections[fallback].cursor()
     if many:
         primary_cursor.executemany(sql, params)
@@ -63,8 +76,6 @@ def retry_on_primary(execute, sql, params, many, context):
         primary_cursor.execute(sql, params)
     # The caller fetches from this wrapper's DB-API cursor: hand it the primary's.
     context["cursor"].cursor = primary_cursor.cursor
-    current().note_read(fallback)
-    connection.close()
     return None
 
 
