@@ -153,6 +153,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 *
 # Rate limits ("<n>/second|minute|hour|day"; empty disables), counted in the shared cache.
 API_THROTTLE_ANON = env.str("API_THROTTLE_ANON", default="120/minute")
 API_THROTTLE_USER = env.str("API_THROTTLE_USER", default="6000/minute")
+# A verified API token is remembered by each process for this long (0: look it up every time).
+API_TOKEN_CACHE_SECONDS = env.float("API_TOKEN_CACHE_SECONDS", default=5.0)
 
 # ---- REST framework ---------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,11 +1,20 @@
 """API tokens and the create_api_user command."""
 
 import io
+import time
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
 
+from core.api.authentication import ApiTokenAuthentication
 from users.models import ApiToken, User
+from users.tests.factories import UserFactory
+
+ROLES = ("viewer", "user", "admin")
 
 pytestmark = pytest.mark.django_db
 
@@ -48,6 +57,66 @@ def test_malformed_authorization_headers_are_401(api, user_a):
 
 def test_token_of_a_deactivated_client_is_refused(api, user_a, tenant_a):
     client = api(user_a)
+    assert client.get("/api/issues").status_code == 200  # the token is now remembered
     tenant_a.active = False
     tenant_a.save()
     assert client.get("/api/issues").status_code == 401
+
+
+def token_queries(client) -> tuple[int, list[str]]:
+    """GET /api/issues: its status, and the token lookups it ran."""
+    with CaptureQueriesContext(connections["default"]) as queries:
+        status = client.get("/api/issues").status_code
+    return status, [q["sql"] for q in queries if '"api_tokens"' in q["sql"]]
+
+
+def test_a_verified_token_is_remembered_for_api_token_cache_seconds(api, user_a, settings):
+    settings.API_TOKEN_CACHE_SECONDS = 0.5
+    client = api(user_a)
+    status, lookups = token_queries(client)
+    assert status == 200 and len(lookups) == 1
+    assert token_queries(client) == (200, [])
+    # Deleted behind this process's back (as another process or a script would): this process
+    # keeps accepting the token until it has been remembered for API_TOKEN_CACHE_SECONDS.
+    with connections["default"].cursor() as cursor:
+        cursor.execute("DELETE FROM api_tokens WHERE user_id = %s", [user_a.pk])
+    assert token_queries(client) == (200, [])
+    time.sleep(0.6)
+    status, lookups = token_queries(client)
+    assert status == 401 and len(lookups) == 2  # the standby, then the primary
+
+
+def test_zero_seconds_looks_every_token_up(api, user_a, settings):
+    settings.API_TOKEN_CACHE_SECONDS = 0
+    client = api(user_a)
+    for _ in range(2):
+        status, lookups = token_queries(client)
+        assert status == 200 and len(lookups) == 1
+
+
+def test_changes_made_in_this_process_apply_to_the_next_request(api, tenant_a):
+    viewer, user, admin = (UserFactory(client=tenant_a, role=role) for role in ROLES)
+    viewer_client, user_client, admin_client = api(viewer), api(user), api(admin)
+    for client in (viewer_client, user_client, admin_client):
+        assert client.get("/api/issues").status_code == 200
+    body = {"key": "K-1", "summary": "s"}
+    # A new role, through the API: the demoted user may no longer write.
+    response = admin_client.patch(f"/api/users/{user.pk}", {"role": "viewer"}, format="json")
+    assert response.status_code == 200
+    assert user_client.post("/api/issues", body, format="json").status_code == 403
+    # A deactivated (soft-deleted) user: refused.
+    assert admin_client.delete(f"/api/users/{viewer.pk}").status_code == 204
+    assert viewer_client.get("/api/issues").status_code == 401
+    # A revoked token: refused.
+    ApiToken.objects.filter(user=admin).delete()
+    assert admin_client.get("/api/issues").status_code == 401
+
+
+def test_each_request_gets_its_own_user_object(user_a):
+    _, key = ApiToken.issue(user=user_a)
+    request = Request(APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {key}"))
+    first, _ = ApiTokenAuthentication().authenticate(request)
+    second, _ = ApiTokenAuthentication().authenticate(request)
+    assert first == second == user_a and first is not second
+    first.role = "admin"
+    assert second.role == "user"
