@@ -47,7 +47,7 @@ def parse_database_url(url: str, *, variable: str) -> dict:
     if not host:
         raise ImproperlyConfigured(f"{variable} names no host (or ?host=/socket/dir)")
     return {
-        "ENGINE": "django.db.backends.postgresql",
+        "ENGINE": "core.db.backend",
         "NAME": name,
         "USER": unquote(parts.username or ""),
         "PASSWORD": unquote(parts.password or ""),
