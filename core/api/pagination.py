@@ -16,17 +16,21 @@ from rest_framework.response import Response
 
 from core.api import cursors
 from core.api.params import page_params_serializer, validate_query
+from core.api.rows import Fetched, SqlExpression
 
-# Fetches a window of a queryset: its items, and the values of ``key_fields`` of each row.
-PageFetcher = Callable[[QuerySet, Sequence[str]], tuple[list, list[tuple]]]
+# Fetches a window of a queryset: its items, the values of ``key_fields`` of each row, and the
+# list's total when the given SQL for it could be selected with the rows.
+PageFetcher = Callable[[QuerySet, Sequence[str], SqlExpression | None], Fetched]
 
 
-def fetch_instances(queryset: QuerySet, key_fields: Sequence[str]) -> tuple[list, list[tuple]]:
-    """The plain fetcher: model instances (for a serializer), and their keys."""
+def fetch_instances(
+    queryset: QuerySet, key_fields: Sequence[str], total: SqlExpression | None = None
+) -> Fetched:
+    """The plain fetcher: model instances (for a serializer), and their keys; no total."""
     rows = list(queryset)
     attnames = [queryset.model._meta.get_field(name).attname for name in key_fields]
     keys = [tuple(getattr(row, name) for name in attnames) for row in rows] if attnames else []
-    return rows, keys
+    return Fetched(rows, keys)
 
 
 class EnvelopePagination(BasePagination):
@@ -50,7 +54,8 @@ class EnvelopePagination(BasePagination):
     def paginate(self, queryset: QuerySet, request, view, *, fetch: PageFetcher) -> list:
         """One page of ``queryset``, fetched by ``fetch``; remembers what the envelope needs.
 
-        ``view.count_rows(queryset)`` gives the exact total when the page does not tell it.
+        The exact total comes from the page when it is short, else from the SQL of
+        ``view.count_sql(queryset)`` selected with the rows, else from ``view.count_rows()``.
         """
         if not queryset.ordered:
             raise ImproperlyConfigured(f"{view.__class__.__name__} lists an unordered queryset")
@@ -66,12 +71,13 @@ class EnvelopePagination(BasePagination):
         if self.cursor_mode:
             return self._cursor_page(queryset, request, view, fetch, skip=params["offset"])
         self.offset = params["offset"]
-        page, _ = fetch(queryset[self.offset : self.offset + self.limit], ())
+        window = queryset[self.offset : self.offset + self.limit]
+        page, _, total = fetch(window, (), view.count_sql(queryset))
         if len(page) < self.limit and (page or self.offset == 0):
             # A short page tells the total without a COUNT.
             self.total_count = self.offset + len(page)
         else:
-            self.total_count = view.count_rows(queryset)
+            self.total_count = view.count_rows(queryset) if total is None else total
         return page
 
     def _cursor_page(
@@ -97,20 +103,22 @@ class EnvelopePagination(BasePagination):
         self.offset += skip
         # One row more than the page tells whether another page follows.
         key_fields = [term.lstrip("-") for term in ordering]
-        page, keys = fetch(window[skip : skip + self.limit + 1], key_fields)
-        self.next_cursor = None
-        if len(page) <= self.limit:
-            # Only a first page tells the total; further on, rows before the cursor may have
-            # come or gone since it was issued.
-            self.total_count = len(page) if self.offset == 0 else view.count_rows(queryset)
-            return page
-        page = page[: self.limit]
-        last = tuple(cursors.json_value(value) for value in keys[self.limit - 1])
-        position = self.offset + self.limit
-        self.next_cursor = cursors.cursor_encode(
-            cursors.Cursor(ordering, last, position, fingerprint)
+        page, keys, total = fetch(
+            window[skip : skip + self.limit + 1], key_fields, view.count_sql(queryset)
         )
-        self.total_count = view.count_rows(queryset)
+        self.next_cursor = None
+        if len(page) > self.limit:
+            page = page[: self.limit]
+            last = tuple(cursors.json_value(value) for value in keys[self.limit - 1])
+            position = self.offset + self.limit
+            self.next_cursor = cursors.cursor_encode(
+                cursors.Cursor(ordering, last, position, fingerprint)
+            )
+        elif self.offset == 0:
+            # The whole list fits the first page: it tells the total.
+            total = len(page)
+        # Otherwise rows before the cursor may have come or gone since it was issued: count.
+        self.total_count = view.count_rows(queryset) if total is None else total
         return page
 
     def get_paginated_response(self, data) -> Response:

@@ -49,20 +49,17 @@ def page_params_serializer(*, default_limit: int, max_limit: int) -> type[serial
 
 
 @functools.cache
-def _parameter_names(serializer_class: type[serializers.Serializer]) -> tuple[str, ...]:
-    return tuple(serializer_class().fields)
+def _validator(serializer_class: type[serializers.Serializer]) -> serializers.Serializer:
+    """One instance per class: building a serializer copies its fields, validating does not."""
+    return serializer_class()
 
 
 def validate_query(request: Request, serializer_class: type[serializers.Serializer]) -> dict:
     """Validate ``request.query_params`` against ``serializer_class``; 400 names the parameter."""
-    data = {
-        name: request.query_params.get(name)
-        for name in _parameter_names(serializer_class)
-        if name in request.query_params
-    }
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+    validator = _validator(serializer_class)
+    query = request.query_params
+    data = {name: query.get(name) for name in validator.fields if name in query}
+    return validator.run_validation(data)
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from django.conf import settings
-from django.core.exceptions import EmptyResultSet, FieldDoesNotExist
+from django.core.exceptions import EmptyResultSet, FieldDoesNotExist, FullResultSet
 from django.db import connections, models
+from django.db.models.expressions import RawSQL
+from django.db.models.sql import Query
 from pgvector import Vector
 from pgvector.django import VectorField
 from rest_framework import ISO_8601, fields, relations, serializers
@@ -29,6 +32,17 @@ from core.api.serializers import EmbeddingField
 from core.db.binary_reads import binary_cursor
 
 Converter = Callable[[object], object]
+# SQL and its parameters.
+SqlExpression = tuple[str, Sequence[object]]
+
+
+class Fetched(NamedTuple):
+    """A window of a list: its items, the ordering keys of each, and the list's total if known."""
+
+    items: list
+    keys: list[tuple]
+    total: int | None = None
+
 
 # Serializer fields whose output is the database value itself.
 _IDENTITY = {
@@ -108,26 +122,33 @@ class RowPlan:
     converters: tuple[tuple[int, Converter], ...]
 
     def fetch(
-        self, queryset: models.QuerySet, key_fields: Sequence[str] = ()
-    ) -> tuple[list[dict], list[tuple]]:
-        """The rows of ``queryset`` as output dicts, and the values of ``key_fields`` of each."""
+        self,
+        queryset: models.QuerySet,
+        key_fields: Sequence[str] = (),
+        total: SqlExpression | None = None,
+    ) -> Fetched:
+        """The rows of ``queryset`` as output dicts, and the values of ``key_fields`` of each.
+
+        ``total`` (SQL and its parameters) is selected with the rows, in the same snapshot,
+        and returned when there are rows to carry it.
+        """
         meta = queryset.model._meta
         key_columns = [meta.get_field(name).attname for name in key_fields]
         columns = self.columns + tuple(c for c in key_columns if c not in self.columns)
-        values = queryset.values_list(*columns)
-        alias = values.db
+        alias = queryset.db
         try:
-            sql, params = values.query.get_compiler(using=alias).as_sql()
+            sql, params = select_sql(queryset, columns, alias, extra=total)
         except EmptyResultSet:
-            return [], []
+            return Fetched([], [])
         with binary_cursor(connections[alias]) as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         names = self.names
-        trim = len(columns) != len(names)
+        width = len(names)
+        trim = len(columns) != width or total is not None
         items = []
         for row in rows:
-            item = dict(zip(names, row[: len(names)] if trim else row, strict=True))
+            item = dict(zip(names, row[:width] if trim else row, strict=True))
             for position, convert in self.converters:
                 value = row[position]
                 if value is not None:
@@ -135,7 +156,83 @@ class RowPlan:
             items.append(item)
         positions = [columns.index(column) for column in key_columns]
         keys = [tuple(row[p] for p in positions) for row in rows] if positions else []
-        return items, keys
+        found_total = rows[0][len(columns)] if total is not None and rows else None
+        return Fetched(items, keys, found_total)
+
+
+@functools.cache
+def _db_columns(model: type[models.Model]) -> dict[str, str]:
+    """The database column of each concrete field, by attname."""
+    return {field.attname: field.column for field in model._meta.concrete_fields}
+
+
+def _single_table(query: Query) -> bool:
+    """True when ``query`` reads one table with no grouping, joins, annotations or locks."""
+    return (
+        query.count_active_tables() == 1
+        and query.base_table == query.get_meta().db_table
+        and not query.annotations
+        and not query.distinct
+        and not query.extra
+        and not query.extra_tables
+        and not query.combinator
+        and not query.select_related
+        and not query.select_for_update
+        and query.group_by is None
+        and not query.where.contains_aggregate
+        and not query.where.contains_over_clause
+    )
+
+
+def select_sql(
+    queryset: models.QuerySet,
+    columns: Sequence[str],
+    alias: str,
+    *,
+    extra: SqlExpression | None = None,
+) -> tuple[str, tuple]:
+    """The SQL of ``queryset.values_list(*columns)`` (and the ``extra`` expression after them).
+
+    Raises EmptyResultSet when the query can have no rows.
+
+    Compiling a ``values_list`` builds a join path and an expression per selected column, which
+    costs more than running a page query. For the queries lists run (one table, a WHERE, an
+    ORDER BY, a window) only the WHERE and the ORDER BY are compiled, by Django's own compiler,
+    and the column list is written directly. Anything else is compiled by Django in full.
+    """
+    query = queryset.query
+    if not _single_table(query):
+        if extra is not None:
+            columns = [*columns, RawSQL(*extra, output_field=models.BigIntegerField())]
+        values = queryset.values_list(*columns)
+        return values.query.get_compiler(using=alias).as_sql()
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    table = quote(query.base_table)
+    column_of = _db_columns(queryset.model)
+    selected = [f"{table}.{quote(column_of[name])}" for name in columns]
+    params: list = []
+    if extra is not None:
+        selected.append(extra[0])
+        params.extend(extra[1])
+    parts = ["SELECT", ", ".join(selected), "FROM", table]
+    compiler = query.get_compiler(using=alias)
+    try:
+        where, where_params = compiler.compile(query.where)
+        parts += ["WHERE", where]
+        params.extend(where_params)
+    except FullResultSet:
+        pass
+    order_by = compiler.get_order_by()
+    if order_by:
+        terms = []
+        for _, (term, term_params, _) in order_by:
+            terms.append(term)
+            params.extend(term_params)
+        parts += ["ORDER BY", ", ".join(terms)]
+    if query.is_sliced:
+        parts.append(connection.ops.limit_offset_sql(query.low_mark, query.high_mark))
+    return " ".join(parts), tuple(params)
 
 
 @functools.cache

@@ -15,8 +15,8 @@ from core.api.filters import QueryFilterBackend, StrictOrderingFilter
 from core.api.pagination import EnvelopePagination
 from core.api.params import CommonParamsSerializer, TenantScope, resolve_scope
 from core.api.permissions import RolePermission
-from core.api.rows import row_plan
-from core.counts import tenant_rows_count
+from core.api.rows import SqlExpression, row_plan
+from core.counts import counter_sql, tenant_rows_count
 from core.services import tenant_row_soft_delete
 
 COMMON_PARAMETERS = frozenset({"format", *CommonParamsSerializer().fields})
@@ -119,6 +119,10 @@ class TenantReadOnlyViewSet(
     def count_rows(self, queryset) -> int:
         """The exact number of rows of the (filtered) list."""
         return tenant_rows_count(queryset, client_id=self.scope.client_id)
+
+    def count_sql(self, queryset) -> SqlExpression | None:
+        """SQL for the exact number of rows of the list, to select with a page; None: count."""
+        return counter_sql(queryset, client_id=self.scope.client_id)
 
     def get_serializer_context(self) -> dict:
         context = super().get_serializer_context()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.db import connections
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 
-from core.counts import tenant_rows_count
+from core.counts import counter_sql, tenant_rows_count
 from core.models import TenantRowCount
 from issues.models import Issue
 from issues.tests.factories import IssueFactory
@@ -55,3 +56,28 @@ def test_total_count_of_lists_stays_exact(api, admin_a, tenant_a):
     client = api(admin_a)
     assert client.get("/api/issues", {"limit": 2}).json()["total_count"] == 6
     assert client.get("/api/issues", {"limit": 1, "priority": "High"}).json()["total_count"] == 3
+
+
+def test_only_the_plain_list_is_answered_by_the_counter(tenant_a, tenant_b):
+    mine = Issue.objects.filter(client_id=tenant_a.pk, active=True)
+    plain = [
+        mine,
+        mine.order_by("-id"),
+        Issue.objects.filter(active=True, client=tenant_a),
+        Issue.objects.filter(client_id=tenant_a.pk).filter(active=True),
+    ]
+    filtered = [
+        mine.filter(priority="High"),
+        mine.exclude(priority="High"),
+        Issue.objects.filter(Q(client_id=tenant_a.pk) | Q(active=True)),
+        Issue.objects.exclude(client_id=tenant_a.pk).filter(active=True),
+        Issue.objects.filter(client_id=tenant_a.pk, active=False),
+        Issue.objects.filter(client_id=tenant_b.pk, active=True),
+        Issue.objects.filter(client_id=tenant_a.pk),
+        Issue.objects.filter(client__name=tenant_a.name, active=True),
+        mine.distinct(),
+    ]
+    for queryset in plain:
+        assert counter_sql(queryset, client_id=tenant_a.pk) is not None, queryset.query
+    for queryset in filtered:
+        assert counter_sql(queryset, client_id=tenant_a.pk) is None, queryset.query

@@ -6,12 +6,15 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
+from django.db.models import F, Q
 from django.test.utils import CaptureQueriesContext
 from rest_framework.renderers import JSONRenderer
 
 from core.api.renderers import OrjsonRenderer
-from core.api.rows import row_plan
+from core.api.rows import _single_table, row_plan, select_sql
+from core.counts import counter_sql
 from issues.models import Issue
 from issues.serializers import IssueSerializer
 from issues.tests.factories import IssueFactory
@@ -64,7 +67,7 @@ def test_fast_path_output_equals_serializer_output(
     queryset = model.objects.filter(pk__in=ids).order_by("id")
     plan = row_plan(serializer_class, ml_fields)
     assert plan is not None
-    fast, _ = plan.fetch(queryset)
+    fast = plan.fetch(queryset).items
     context = {"include_ml_fields": ml_fields, "client_id": tenant_a.pk}
     slow = serializer_class(list(queryset), many=True, context=context).data
     # Byte for byte once rendered, and the same JSON as DRF's own renderer writes.
@@ -78,7 +81,7 @@ def test_fast_path_reads_in_binary_and_logs_its_query(tenant_a):
     plan = row_plan(IssueSerializer, True)
     queryset = Issue.objects.filter(client=tenant_a).order_by("id")
     with CaptureQueriesContext(connections[queryset.db]) as queries:
-        items, _ = plan.fetch(queryset)
+        items = plan.fetch(queryset).items
     assert len(queries) == 1 and '"embedding"' in queries[0]["sql"]
     assert items[0]["embedding"].dtype == np.float64
     assert items[0]["embedding"].tolist() == [0.25] * 1536
@@ -88,7 +91,7 @@ def test_fast_path_returns_the_ordering_keys_of_each_row(tenant_a):
     first, second = IssueFactory(client=tenant_a), IssueFactory(client=tenant_a)
     plan = row_plan(IssueSerializer, False)
     queryset = Issue.objects.filter(client=tenant_a).order_by("id")
-    _, keys = plan.fetch(queryset, ["created_at", "id"])
+    keys = plan.fetch(queryset, ["created_at", "id"]).keys
     assert keys == [(first.created_at, first.pk), (second.created_at, second.pk)]
 
 
@@ -99,4 +102,68 @@ def test_serializers_with_computed_fields_keep_the_serializer_path():
 
 def test_an_empty_result_needs_no_query(tenant_a):
     plan = row_plan(IssueSerializer, False)
-    assert plan.fetch(Issue.objects.filter(pk__in=[]).order_by("id")) == ([], [])
+    assert plan.fetch(Issue.objects.filter(pk__in=[]).order_by("id")) == ([], [], None)
+
+
+def rows_of(sql_and_params, alias) -> list[tuple]:
+    sql, params = sql_and_params
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def test_page_sql_selects_what_values_list_selects(tenant_a, tenant_b):
+    project = ProjectFactory(client=tenant_a, key="PLAT")
+    for n in range(12):
+        IssueFactory(
+            client=tenant_a,
+            story_points=n,
+            labels=["backend"] if n % 3 else [],
+            project=project if n % 2 else None,
+            active=n != 5,
+        )
+    IssueFactory(client=tenant_b)
+    mine = Issue.objects.filter(client_id=tenant_a.pk, active=True)
+    ordered = mine.order_by("-created_at", "-id")
+    composed = {
+        "page": ordered[:5],
+        "offset": ordered[3:8],
+        "offset only": ordered[4:],
+        "filter": ordered.filter(priority="High"),
+        "exclude": ordered.exclude(status_name="Done"),
+        "or": ordered.filter(Q(priority="High") | Q(story_points__gt=8)),
+        "array": ordered.filter(labels__contains=["backend"]),
+        "null": ordered.filter(project__isnull=True),
+        "ordering by another field": mine.order_by("story_points", "id")[2:6],
+        "model ordering": Issue.objects.filter(client=tenant_a),
+    }
+    compiled = {
+        "join": ordered.filter(project__key="PLAT"),
+        "annotated": ordered.annotate(twice=F("story_points") * 2),
+        "distinct": ordered.distinct(),
+    }
+    columns = row_plan(IssueSerializer, False).columns
+    for name, queryset in {**composed, **compiled}.items():
+        assert _single_table(queryset.query) == (name in composed), name
+        expected = list(queryset.values_list(*columns))
+        assert expected, name
+        assert rows_of(select_sql(queryset, columns, "default"), "default") == expected, name
+        # An extra expression comes after the columns, with its own parameters.
+        extra = ("%s::int + 1", (41,))
+        with_extra = rows_of(select_sql(queryset, columns, "default", extra=extra), "default")
+        assert with_extra == [(*row, 42) for row in expected], name
+    with pytest.raises(EmptyResultSet):
+        select_sql(mine.none(), columns, "default")
+
+
+def test_fetch_selects_the_total_with_the_rows(tenant_a):
+    for _ in range(3):
+        IssueFactory(client=tenant_a)
+    plan = row_plan(IssueSerializer, False)
+    queryset = Issue.objects.filter(client_id=tenant_a.pk, active=True).order_by("-id")
+    total = counter_sql(queryset, client_id=tenant_a.pk)
+    with CaptureQueriesContext(connections[queryset.db]) as queries:
+        fetched = plan.fetch(queryset[:2], (), total)
+    assert (len(fetched.items), fetched.total, len(queries)) == (2, 3, 1)
+    # No rows, no total: the caller counts.
+    assert plan.fetch(queryset[5:], (), total).total is None
