@@ -117,8 +117,8 @@ def markdown(rows: list[Row], settings: Settings, seconds: float) -> str:
         f"- {sizes.pull_requests:,} pull requests, {sizes.vectors:,} with an embedding "
         "(the similarity search set)",
         f"- {sizes.projects_per_client} projects per client; seed {sizes.seed}",
-        f"- medians of {settings.repeats} runs after {settings.warmup} warm-up runs, variants "
-        "interleaved; ratios compare variants of the same run",
+        f"- medians of {settings.repeats} runs after {settings.warmup} warm-up runs, the two "
+        "variants of each ratio interleaved (A B A B ...) in the same run",
         "",
         "## Results",
         "",
