@@ -1,0 +1,66 @@
+"""Rate limits: a sliding window of per-window counters, in the throttle cache."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import caches
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
+
+from core.api.throttling import AnonymousThrottle
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def throttle_at(settings):
+    """``throttle_at(t)``: is a request at second ``t`` allowed (10 a minute)? and the throttle."""
+    settings.API_THROTTLE_ANON = "10/minute"
+    caches["throttle"].clear()
+    request = Request(APIRequestFactory().get("/api/issues", REMOTE_ADDR="198.51.100.7"))
+
+    def ask(t: float) -> tuple[bool, AnonymousThrottle]:
+        throttle = AnonymousThrottle()
+        throttle.timer = lambda: t
+        return throttle.allow_request(request, None), throttle
+
+    return ask
+
+
+def allowed_between(throttle_at, start: float, end: float, step: float = 0.5) -> int:
+    times = [start + step * n for n in range(int((end - start) / step))]
+    return sum(throttle_at(t)[0] for t in times)
+
+
+def test_a_full_window_refuses_until_the_next(throttle_at):
+    assert allowed_between(throttle_at, 6000, 6010) == 10
+    allowed, throttle = throttle_at(6015)
+    assert not allowed
+    assert throttle.wait() == pytest.approx(45)  # the rest of the minute
+
+
+def test_the_previous_window_weighs_by_its_overlap(throttle_at):
+    assert allowed_between(throttle_at, 6000, 6005) == 10
+    # Half-way through the next minute the previous one counts half: 5 more fit.
+    assert sum(throttle_at(6090)[0] for _ in range(10)) == 5
+    allowed, throttle = throttle_at(6090)
+    assert not allowed and throttle.wait() == pytest.approx(1)
+    # Two minutes on, nothing of that is within the period any more.
+    assert allowed_between(throttle_at, 6240, 6250) == 10
+
+
+def test_no_sixty_seconds_hold_more_than_the_limit_plus_the_weighting(throttle_at):
+    # A steady caller, one request every 2 s for 10 minutes.
+    times = [6000 + 2 * n for n in range(300)]
+    granted = [t for t in times if throttle_at(t)[0]]
+    worst = max(sum(1 for t in granted if start <= t < start + 60) for start in granted)
+    assert 10 <= worst <= 20
+    assert len(granted) >= 10 * 10 * 0.9
+
+
+def test_each_caller_keeps_two_small_counters_whatever_the_limit(throttle_at):
+    for n in range(40):
+        throttle_at(6000 + n * 3)
+    store = caches["throttle"]._cache
+    assert 1 <= len(store) <= 3  # this window, the previous one, and one that expires
+    assert all(len(value) < 20 for value in store.values())  # pickled small integers
