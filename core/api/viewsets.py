@@ -98,11 +98,17 @@ class TenantReadOnlyViewSet(
             )  # fmt: skip
 
     def get_queryset(self):
-        queryset = super().get_queryset()
         if getattr(self, "swagger_fake_view", False):
-            return queryset.none()
-        queryset = queryset.filter(client_id=self.scope.client_id, active=True)
-        if self.has_ml_fields() and not self.scope.include_ml_fields:
+            return super().get_queryset().none()
+        # A copy: the shared queryset itself is never run (it would keep its rows).
+        return self.client_rows(self.scope.client_id, self.scope.include_ml_fields).all()
+
+    @classmethod
+    @functools.lru_cache(maxsize=4096)
+    def client_rows(cls, client_id: int, include_ml_fields: bool):
+        """The client's active rows (a queryset, built once per client and copied per request)."""
+        queryset = cls.queryset.filter(client_id=client_id, active=True)
+        if cls.has_ml_fields() and not include_ml_fields:
             queryset = queryset.defer("embedding")
         return queryset
 

@@ -233,3 +233,19 @@ def test_list_query_count_does_not_grow_with_the_page(api, resource, admin_a, te
         assert response.json()["count"] == page_size
         assert response.json()["total_count"] == total
         assert len(queries) == expected, [q["sql"] for q in queries]
+
+
+def test_the_shared_per_client_queryset_is_never_run(api, admin_a, tenant_a):
+    from issues.views import IssueViewSet
+
+    IssueFactory(client=tenant_a, priority="High")
+    client = api(admin_a)
+    assert client.get("/api/issues", {"priority": "High"}).json()["total_count"] == 1
+    assert client.get("/api/issues", {"limit": 1}).json()["count"] == 1
+    shared = IssueViewSet.client_rows(tenant_a.pk, False)
+    assert shared._result_cache is None
+    # Filters went to the request's copy, never into the shared queryset.
+    assert str(shared.query) == str(Issue.objects.filter(client_id=tenant_a.pk, active=True)
+                                    .defer("embedding").query)  # fmt: skip
+    IssueFactory(client=tenant_a, priority="Low")
+    assert client.get("/api/issues").json()["total_count"] == 2
