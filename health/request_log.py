@@ -65,8 +65,9 @@ class RequestLogMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         response = self.get_response(request)
-        fields = request_fields(request, response, (time.perf_counter() - started) * 1000)
-        message = format_plain(fields) if settings.DEBUG else json.dumps(fields)
-        level = logging.ERROR if fields["status"] >= 500 else logging.INFO
-        logger.log(level, message, extra={"request_fields": fields})
+        level = logging.ERROR if response.status_code >= 500 else logging.INFO
+        if logger.isEnabledFor(level):
+            fields = request_fields(request, response, (time.perf_counter() - started) * 1000)
+            message = format_plain(fields) if settings.DEBUG else json.dumps(fields)
+            logger.log(level, message, extra={"request_fields": fields})
         return response
