@@ -5,8 +5,8 @@ A ModelSerializer spends most of a list's time in per-field calls (``get_attribu
 plain columns whose database value already is the output value (strings, numbers, booleans,
 UTC datetimes that the renderer writes in DRF's ISO 8601 form). ``row_plan()`` works out, once
 per serializer class, which column feeds each output field and which few values still need a
-conversion; ``RowPlan.fetch()`` then runs the page query (``values_list``, in binary format) and
-builds the dicts. A serializer with a field that is not a plain column (a property, a method
+conversion; ``RowPlan.fetch()`` then runs the page query (``select_sql()``: the columns, with
+only WHERE and ORDER BY compiled by Django; results in binary format) and builds the dicts. A serializer with a field that is not a plain column (a property, a method
 field, a nested serializer, a column with a database converter such as JSON) gets no plan and
 keeps the ordinary serializer path. ``core/tests/test_rows.py`` checks both give the same JSON.
 """
@@ -166,8 +166,25 @@ def _db_columns(model: type[models.Model]) -> dict[str, str]:
     return {field.attname: field.column for field in model._meta.concrete_fields}
 
 
+def _local_ordering(query: Query) -> bool:
+    """True when ``query`` is ordered by its own table's fields only (no joins to order by)."""
+    meta = query.get_meta()
+    terms = query.order_by or (meta.ordering if query.default_ordering else ())
+    # By attname: a relation's name would order by the related model's ordering, through a join.
+    columns = _db_columns(query.model)
+    for term in terms:
+        if not isinstance(term, str):
+            return False
+        name = term.removeprefix("-")
+        if name != "pk" and name not in columns:
+            return False
+    return not query.extra_order_by
+
+
 def _single_table(query: Query) -> bool:
-    """True when ``query`` reads one table with no grouping, joins, annotations or locks."""
+    """True when ``query`` reads one table, ordered by its own fields, with no grouping,
+    annotations or locks: its SQL is the column list, a WHERE, an ORDER BY and a window.
+    """
     return (
         query.count_active_tables() == 1
         and query.base_table == query.get_meta().db_table
@@ -181,6 +198,7 @@ def _single_table(query: Query) -> bool:
         and query.group_by is None
         and not query.where.contains_aggregate
         and not query.where.contains_over_clause
+        and _local_ordering(query)
     )
 
 

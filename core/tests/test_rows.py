@@ -135,12 +135,16 @@ def test_page_sql_selects_what_values_list_selects(tenant_a, tenant_b):
         "array": ordered.filter(labels__contains=["backend"]),
         "null": ordered.filter(project__isnull=True),
         "ordering by another field": mine.order_by("story_points", "id")[2:6],
+        "ordering by a relation's column": mine.order_by("-project_id", "pk"),
         "model ordering": Issue.objects.filter(client=tenant_a),
     }
     compiled = {
         "join": ordered.filter(project__key="PLAT"),
         "annotated": ordered.annotate(twice=F("story_points") * 2),
         "distinct": ordered.distinct(),
+        "ordering by a related field": mine.order_by("project__key", "id"),
+        "ordering by a relation": mine.order_by("project", "id"),
+        "random ordering": mine.filter(pk=mine.first().pk).order_by("?"),
     }
     columns = row_plan(IssueSerializer, False).columns
     for name, queryset in {**composed, **compiled}.items():
