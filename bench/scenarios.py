@@ -219,7 +219,7 @@ def request_profile(ctx: Context) -> list[Row]:
         Row(
             "(a) profile of one list request (mean)",
             f"{total:.2f} ms",
-            detail=f"{detail}; the floor does the page and the count in {floor:.2f} ms",
+            detail=f"{detail}; the floor fetches and renders the page (with its count) in {floor:.2f} ms",
         )
     ]
 
