@@ -84,7 +84,7 @@ def chart(rows: list[Row], path: Path) -> None:
         met = value >= target if higher else value <= target
         axes.barh(index, value, color="#3a9a5b" if met else "#c8553d")
         axes.plot([target, target], [index - 0.4, index + 0.4], color="black", linewidth=2)
-        axes.text(value * 1.05, index, f"{value:.2f}x", va="center", fontsize=8)
+        axes.text(max(value, target) * 1.05, index, f"{value:.2f}x", va="center", fontsize=8)
     axes.set_yticks(range(len(points)), [p[0] for p in points], fontsize=8)
     axes.invert_yaxis()
     axes.set_xscale("log")

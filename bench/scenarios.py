@@ -212,7 +212,7 @@ def request_profile(ctx: Context) -> list[Row]:
             ctx.get(ISSUES, {"limit": 100})
         total = (time.perf_counter() - started) * 1000 / runs
     parts = {label: seconds * 1000 / runs for label, seconds in spent.items()}
-    parts["Django, DRF, routing, validation (the rest)"] = total - sum(parts.values())
+    parts["Django, DRF, middleware, validation (the rest)"] = total - sum(parts.values())
     floor = ctx.times({"floor": lambda: ctx.floor.page(ctx.clients["big"], 100)})["floor"]
     detail = "; ".join(f"{label} {ms:.2f} ms ({ms / total:.0%})" for label, ms in parts.items())
     return [
