@@ -1,4 +1,4 @@
-"""Django admin for users (email login, client and role) and their API tokens (read-only)."""
+"""Django admin for users (email login, client and role) and their API tokens (listed, revoked)."""
 
 from __future__ import annotations
 
@@ -67,7 +67,11 @@ class UserAdmin(DjangoUserAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(ReadOnlyAdmin):
-    """API tokens: who holds which (by prefix); the key is never stored, the digest never shown."""
+    """API tokens: who holds which (by prefix); the key is never stored, the digest never shown.
+
+    Superusers may revoke (delete) tokens: refused at once by this server process, and by the
+    others within ``API_TOKEN_CACHE_SECONDS``.
+    """
 
     list_display = ("prefix_shown", "name", "user", "created_at")
     list_select_related = ("user", "user__client")
@@ -78,3 +82,6 @@ class ApiTokenAdmin(ReadOnlyAdmin):
     @admin.display(description="prefix")
     def prefix_shown(self, obj: ApiToken) -> str:
         return f"{obj.prefix}…"
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_active and request.user.is_superuser

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client as BrowserClient
 
 from users.models import ApiToken, User
@@ -78,8 +79,34 @@ def test_tokens_show_the_prefix_only_and_are_read_only(browser, tenant_a):
     assert token.digest not in detail.text and key not in detail.text
     assert browser.get("/admin/users/apitoken/add/").status_code == 403
     assert browser.post(f"/admin/users/apitoken/{token.pk}/change/", {}).status_code == 403
-    assert (
-        browser.post(f"/admin/users/apitoken/{token.pk}/delete/", {"post": "yes"}).status_code
-        == 403
+    assert ApiToken.objects.filter(pk=token.pk).exists()
+
+
+def test_superusers_revoke_tokens_and_the_api_refuses_them_at_once(browser, api, tenant_a):
+    holder = UserFactory(client=tenant_a)
+    token, key = ApiToken.issue(user=holder)
+    _, kept_key = ApiToken.issue(user=holder)
+    client, other = api(), api()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    other.credentials(HTTP_AUTHORIZATION=f"Bearer {kept_key}")
+    assert client.get("/api/issues").status_code == 200  # now remembered by this process
+    response = browser.post(
+        "/admin/users/apitoken/",
+        {"action": "delete_selected", "_selected_action": [token.pk], "post": "yes"},
     )
+    assert response.status_code == 302
+    assert not ApiToken.objects.filter(pk=token.pk).exists()
+    assert client.get("/api/issues").status_code == 401
+    assert other.get("/api/issues").status_code == 200
+
+
+def test_staff_who_are_not_superusers_cannot_revoke_tokens(tenant_a):
+    staff = UserFactory(client=tenant_a, role="admin", is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(codename__endswith="_apitoken"))
+    browser = BrowserClient()
+    browser.force_login(staff)
+    token, _ = ApiToken.issue(user=UserFactory(client=tenant_a))
+    assert browser.get("/admin/users/apitoken/").status_code == 200
+    response = browser.post(f"/admin/users/apitoken/{token.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
     assert ApiToken.objects.filter(pk=token.pk).exists()
