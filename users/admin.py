@@ -69,8 +69,8 @@ class UserAdmin(DjangoUserAdmin):
 class ApiTokenAdmin(ReadOnlyAdmin):
     """API tokens: who holds which (by prefix); the key is never stored, the digest never shown.
 
-    Superusers may revoke (delete) tokens: refused at once by this server process, and by the
-    others within ``API_TOKEN_CACHE_SECONDS``.
+    Superusers may revoke (delete) tokens: the API refuses them from the next request on, in
+    every process (``core.api.authentication``).
     """
 
     list_display = ("prefix_shown", "name", "user", "created_at")

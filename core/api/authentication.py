@@ -1,53 +1,119 @@
 """API token authentication: ``Authorization: Bearer <key>`` or ``Authorization: Token <key>``.
 
-A verified token is remembered by the process for ``API_TOKEN_CACHE_SECONDS`` (a lookup is a
-three-table query, the largest single cost of a small read). Deleting a token, or saving its
-user or client (deactivation, a new role), forgets every remembered token of the process at
-once; other processes notice within ``API_TOKEN_CACHE_SECONDS`` plus the standby's lag, since a
-lookup reads the standby. ``0`` looks every request's token up.
+A token is looked up on the primary (a standby may not have replayed a revocation yet; a
+standby answers only while the primary is down), and a verified token is remembered by the
+process for ``API_TOKEN_CACHE_SECONDS``: a lookup is a three-table query, the largest single
+cost of a small read.
+
+Remembered tokens never outlive a change made through the application. Saving or deleting a
+token, a user or a client forgets this process's tokens at once and, when the change commits,
+writes a new *token epoch* into the shared cache (``CACHE_URL``); each request reads the epoch
+(one small cache read) and trusts only tokens verified under the current one, so every process
+looks again after the commit. Changes that bypass the ORM's signals (raw SQL,
+``QuerySet.update()``) are seen within ``API_TOKEN_CACHE_SECONDS``. ``0`` looks every
+request's token up.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
+import logging
+import secrets
 import time
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from rest_framework import authentication, exceptions
 
+from core.db import replicas
 from core.db.state import identify
 from core.models import Client
 from users.models import ApiToken, User, token_digest
 
+logger = logging.getLogger(__name__)
+
 KEYWORDS = ("bearer", "token")
+EPOCH_KEY = "auth:token-epoch"
+UNKNOWN_EPOCH = object()  # the shared cache could not be read: remember nothing
+
+
+@functools.cache
+def _attnames(model: type[Model]) -> tuple[str, ...]:
+    """The columns a remembered row keeps (a user's embedding is never needed here)."""
+    return tuple(f.attname for f in model._meta.concrete_fields if f.attname != "embedding")
+
+
+def _values(row: Model) -> tuple:
+    return tuple(getattr(row, name) for name in _attnames(type(row)))
+
+
+def _build(model: type[Model], values: tuple) -> Model:
+    # JSON values (a user's preferences) are the only mutable ones: each request gets its own.
+    values = tuple(copy.deepcopy(v) if isinstance(v, dict | list) else v for v in values)
+    return model.from_db("default", _attnames(model), values)
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A token that passed verification: plain values, made into fresh objects per request."""
+
+    epoch: object
+    valid_until: float
+    user_id: int
+    token: tuple
+    user: tuple
+    client: tuple
+
+    @classmethod
+    def of(cls, token: ApiToken, *, epoch: object, seconds: float) -> Verified:
+        user = token.user
+        return cls(
+            epoch,
+            time.monotonic() + seconds,
+            user.pk,
+            _values(token),
+            _values(user),
+            _values(user.client),
+        )
+
+    def objects(self) -> tuple[User, ApiToken]:
+        """New instances: nothing a request does to them reaches another request."""
+        user = _build(User, self.user)
+        user.client = _build(Client, self.client)
+        token = _build(ApiToken, self.token)
+        token.user = user
+        return user, token
 
 
 class TokenCache:
-    """Tokens this process verified lately: digest -> (valid until, token with user and client)."""
+    """Tokens this process verified lately, by digest."""
 
     max_entries = 10_000
 
     def __init__(self) -> None:
-        self._entries: dict[str, tuple[float, ApiToken]] = {}
+        self._entries: dict[str, Verified] = {}
 
-    def get(self, digest: str) -> ApiToken | None:
+    def get(self, digest: str) -> Verified | None:
+        """The entry for ``digest`` if it has not expired (its epoch is the caller's to check)."""
         entry = self._entries.get(digest)
-        if entry is None:
-            return None
-        if entry[0] <= time.monotonic():
+        if entry is not None and entry.valid_until <= time.monotonic():
             self._entries.pop(digest, None)
             return None
-        return entry[1]
+        return entry
 
-    def put(self, digest: str, token: ApiToken) -> None:
+    def put(self, digest: str, token: ApiToken, epoch: object) -> None:
         seconds = settings.API_TOKEN_CACHE_SECONDS
-        if seconds <= 0:
+        if seconds <= 0 or epoch is UNKNOWN_EPOCH:
             return
         if len(self._entries) >= self.max_entries:
             self._entries.clear()
-        self._entries[digest] = (time.monotonic() + seconds, token)
+        self._entries[digest] = Verified.of(token, epoch=epoch, seconds=seconds)
 
     def clear(self) -> None:
         self._entries.clear()
@@ -56,18 +122,39 @@ class TokenCache:
 tokens = TokenCache()
 
 
+def current_epoch() -> object:
+    """The shared token epoch (None until a first change), or UNKNOWN_EPOCH."""
+    try:
+        return cache.get(EPOCH_KEY)
+    except Exception:  # any cache backend's error: trust no remembered token
+        logger.warning("token epoch unreadable; looking tokens up")
+        return UNKNOWN_EPOCH
+
+
+def new_epoch() -> None:
+    """Make every process verify its tokens again."""
+    tokens.clear()
+    try:
+        cache.set(EPOCH_KEY, secrets.token_hex(8), timeout=None)
+    except Exception:  # any cache backend's error
+        logger.warning(
+            "token epoch not written; other processes see the change within API_TOKEN_CACHE_SECONDS"
+        )
+
+
 @receiver(post_delete, sender=ApiToken)
 @receiver(post_save, sender=User)
 @receiver(post_delete, sender=User)
 @receiver(post_save, sender=Client)
 @receiver(post_delete, sender=Client)
-def forget_tokens(sender, **kwargs) -> None:
-    """A token, a user or a client changed: verify every token afresh."""
+def forget_tokens(sender, using: str | None = None, **kwargs) -> None:
+    """A token, a user or a client changed: here at once, everywhere once it commits."""
     tokens.clear()
+    transaction.on_commit(new_epoch, using=using)
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
-    """Look the token's digest up; tell the router who is asking."""
+    """Look the token's digest up (or remember it); tell the router who is asking."""
 
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).split()
@@ -82,29 +169,37 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("Invalid token.") from None
         digest = token_digest(key)
-        token = tokens.get(digest)
-        if token is None:
-            token = self._find(digest)
-            if token is None or not token.user.active or not token.user.client.active:
-                raise exceptions.AuthenticationFailed("Invalid token.")
-            tokens.put(digest, token)
-        # Each request gets its own user object: nothing a view does to it outlives the request.
-        user = copy.copy(token.user)
-        identify(user.pk)
-        return user, token
+        verified = tokens.get(digest)
+        if verified is not None:
+            # The epoch comes with the user's read-your-writes pin: one shared-cache read.
+            found = identify(verified.user_id, also_read=(EPOCH_KEY,))
+            epoch = UNKNOWN_EPOCH if found is None else found.get(EPOCH_KEY)
+            if epoch is not UNKNOWN_EPOCH and epoch == verified.epoch:
+                return verified.objects()
+        else:
+            epoch = current_epoch()
+        token = self._find(digest)
+        if token is None or not token.user.active or not token.user.client.active:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        tokens.put(digest, token, epoch)
+        identify(token.user.pk)
+        return token.user, token
 
     @staticmethod
     def _find(digest: str) -> ApiToken | None:
-        # The digest is unique: [:1] spares first()'s ORDER BY on every request.
-        # The user's embedding (6 kB when set) is never needed to authenticate.
+        # The digest is unique: [:1] spares first()'s ORDER BY.
         matching = (
             ApiToken.objects.select_related("user", "user__client")
             .defer("user__embedding")
             .filter(digest=digest)[:1]
         )
-        # A token issued a moment ago may not have reached the standby yet: ask the primary
-        # before refusing it.
-        return next(iter(matching), None) or next(iter(matching.using("default")), None)
+        if replicas.primary_reachable():
+            try:
+                return next(iter(matching.using("default")), None)
+            except (OperationalError, InterfaceError):
+                logger.warning("token lookup on the primary failed; asking a standby")
+        # The primary is down: a standby answers (reads go on while the primary is away).
+        return next(iter(matching), None)
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="api"'

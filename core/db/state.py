@@ -73,12 +73,29 @@ def request_scope(*, user_id: int | None = None) -> Iterator[RoutingState]:
         _state.reset(token)
 
 
-def identify(user_id: int) -> None:
-    """Tell the router who is asking (called once authentication has found the user)."""
+def identify(user_id: int, *, also_read: tuple[str, ...] = ()) -> dict | None:
+    """Tell the router who is asking (called once authentication has found the user).
+
+    With ``also_read``, the user's pin is read at once together with those keys of the shared
+    cache (one round trip to Redis), and their values are returned; None when the cache could
+    not be read (the user's reads then go to the primary, to be safe).
+    """
     state = current()
     if state.user_id != user_id:
         state.user_id = user_id
         state._pinned = None
+    if not also_read:
+        return {}
+    pin = PIN_KEY.format(user_id=user_id)
+    try:
+        found = cache.get_many([pin, *also_read])
+    except Exception:  # any cache backend's error
+        logger.warning("routing cache unreadable; reading from the primary")
+        state._pinned = True
+        return None
+    if state._pinned is None:
+        state._pinned = bool(found.get(pin))
+    return found
 
 
 def pin_user(user_id: int) -> None:

@@ -83,7 +83,7 @@ def test_a_verified_token_is_remembered_for_api_token_cache_seconds(api, user_a,
     assert token_queries(client) == (200, [])
     time.sleep(0.6)
     status, lookups = token_queries(client)
-    assert status == 401 and len(lookups) == 2  # the standby, then the primary
+    assert status == 401 and len(lookups) == 1
 
 
 def test_zero_seconds_looks_every_token_up(api, user_a, settings):
@@ -112,11 +112,32 @@ def test_changes_made_in_this_process_apply_to_the_next_request(api, tenant_a):
     assert admin_client.get("/api/issues").status_code == 401
 
 
-def test_each_request_gets_its_own_user_object(user_a):
+def test_each_request_gets_its_own_user_object(user_a, tenant_a):
     _, key = ApiToken.issue(user=user_a)
     request = Request(APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {key}"))
-    first, _ = ApiTokenAuthentication().authenticate(request)
-    second, _ = ApiTokenAuthentication().authenticate(request)
-    assert first == second == user_a and first is not second
-    first.role = "admin"
-    assert second.role == "user"
+    first, _ = ApiTokenAuthentication().authenticate(request)  # looked up, then remembered
+    second, second_token = ApiTokenAuthentication().authenticate(request)
+    third, _ = ApiTokenAuthentication().authenticate(request)
+    assert first == second == third == user_a
+    assert second is not third and second.client is not third.client
+    assert second_token.user is second
+    second.role = "admin"
+    second.client.name = "changed"
+    second.preferences["changed"] = True
+    assert (third.role, third.client.name, third.preferences) == ("user", tenant_a.name, {})
+
+
+def test_with_an_unreadable_shared_cache_every_token_is_looked_up(api, user_a, settings, tmp_path):
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(not_a_folder),  # every read fails: NotADirectoryError
+        },
+    }
+    client = api(user_a)
+    for _ in range(3):
+        status, lookups = token_queries(client)
+        assert status == 200 and len(lookups) == 1
