@@ -70,7 +70,9 @@ except (environ.ImproperlyConfigured, KeyError, ValueError) as exc:
 try:
     # Rate-limit counters: per process by default (cheap on every request); point it at a
     # shared cache (redis://...) to count across processes and hosts.
-    CACHES["throttle"] = env.cache_url("THROTTLE_CACHE_URL", default="locmemcache://throttle")
+    CACHES["throttle"] = env.cache_url(
+        "THROTTLE_CACHE_URL", default="locmemcache://throttle?max_entries=100000"
+    )
 except (environ.ImproperlyConfigured, KeyError, ValueError) as exc:
     raise ImproperlyConfigured(f"THROTTLE_CACHE_URL is malformed ({exc})") from None
 

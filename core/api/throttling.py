@@ -5,7 +5,12 @@ rewritten whole on each request: at a limit of 6,000 a minute that is a list of 
 floats pickled twice per request. Here each caller has one counter per period-long window; the
 rate is the current window's count plus the previous window's, weighted by how much of it still
 lies within the last period (a sliding window, as rate limiters at the edge count). Each
-request costs two small reads and an increment, whatever the limit.
+request costs two small reads and an increment, whatever the limit. Like every constant-size
+scheme it assumes the previous window's requests were spread out: a caller who fills the end
+of one window can add up to about the limit again over the next period, so an adversarial
+burst pattern can reach twice the limit within one period, never more. Increments are atomic
+in the in-process (default) and Redis caches; with a file or database cache concurrent
+requests may lose an increment.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import math
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.base import BaseCache
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
 
@@ -24,6 +30,9 @@ class SlidingWindowThrottleMixin:
         self.cache = caches["throttle"]
         super().__init__()
         self.wait_seconds = 0.0
+        # The generic incr() (file and database caches) rewrites the entry with the default
+        # timeout, which may be shorter than the two windows a counter must live.
+        self._incr_keeps_expiry = type(self.cache).incr is not BaseCache.incr
 
     def allow_request(self, request, view) -> bool:
         if self.rate is None:
@@ -41,11 +50,15 @@ class SlidingWindowThrottleMixin:
         if in_current + in_previous * overlap >= self.num_requests:
             self.wait_seconds = self._wait(in_current, in_previous, position - window)
             return False
+        lifetime = self.duration * 2
         try:
             self.cache.incr(current)
         except ValueError:  # the window's first request
-            if not self.cache.add(current, 1, timeout=self.duration * 2):
-                self.cache.incr(current)
+            if self.cache.add(current, 1, timeout=lifetime):
+                return True
+            self.cache.incr(current)
+        if not self._incr_keeps_expiry:
+            self.cache.touch(current, timeout=lifetime)
         return True
 
     def _wait(self, in_current: int, in_previous: int, elapsed: float) -> float:

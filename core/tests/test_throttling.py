@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pickle
+import time
+
 import pytest
 from django.core.cache import caches
 from rest_framework.request import Request
@@ -64,3 +67,28 @@ def test_each_caller_keeps_two_small_counters_whatever_the_limit(throttle_at):
     store = caches["throttle"]._cache
     assert 1 <= len(store) <= 3  # this window, the previous one, and one that expires
     assert all(len(value) < 20 for value in store.values())  # pickled small integers
+
+
+def test_counters_in_a_file_cache_live_for_two_windows(settings, tmp_path):
+    # The generic incr() of file and database caches rewrites an entry with the default
+    # timeout (5 minutes): an hourly limit would forget its counts.
+    settings.CACHES = {
+        **settings.CACHES,
+        "throttle": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path),
+        },
+    }
+    settings.API_THROTTLE_ANON = "3/hour"
+    request = Request(APIRequestFactory().get("/api/issues", REMOTE_ADDR="198.51.100.8"))
+    throttle = None
+    for _ in range(3):
+        throttle = AnonymousThrottle()
+        assert throttle.allow_request(request, None)
+    assert not AnonymousThrottle().allow_request(request, None)
+    store = caches["throttle"]
+    window = int(throttle.timer() // 3600)
+    path = store._key_to_file(f"{throttle.get_cache_key(request, None)}:{window}")
+    with open(path, "rb") as entry:
+        expires = pickle.load(entry)
+    assert expires - time.time() > 3600
