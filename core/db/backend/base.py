@@ -20,7 +20,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         raw = self.connection
         if raw is None or raw.closed or raw.broken:
             return False
-        if raw.info.transaction_status == pq.TransactionStatus.IDLE:
+        if raw.info.transaction_status == pq.TransactionStatus.IDLE and hasattr(select, "poll"):
             try:
                 poller = select.poll()
                 poller.register(raw.fileno(), select.POLLIN)
