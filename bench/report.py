@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.db import connections
 
-from bench.scenarios import Row
+from bench.scenarios import LIST_REPEATS_FACTOR, Row
 from bench.sizes import Settings
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -117,8 +117,9 @@ def markdown(rows: list[Row], settings: Settings, seconds: float) -> str:
         f"- {sizes.pull_requests:,} pull requests, {sizes.vectors:,} with an embedding "
         "(the similarity search set)",
         f"- {sizes.projects_per_client} projects per client; seed {sizes.seed}",
-        f"- medians of {settings.repeats} runs after {settings.warmup} warm-up runs, the two "
-        "variants of each ratio interleaved (A B A B ...) in the same run",
+        f"- medians of {settings.repeats} runs ({settings.repeats * LIST_REPEATS_FACTOR} for "
+        f"the list measures (a) and (b)) after {settings.warmup} warm-up runs, the two variants "
+        "of each ratio interleaved (A B A B ...) in the same run",
         "",
         "## Results",
         "",
