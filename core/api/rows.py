@@ -166,19 +166,40 @@ def _db_columns(model: type[models.Model]) -> dict[str, str]:
     return {field.attname: field.column for field in model._meta.concrete_fields}
 
 
+def _ordering_terms(query: Query) -> tuple[str, ...]:
+    meta = query.get_meta()
+    return tuple(query.order_by or (meta.ordering if query.default_ordering else ()))
+
+
 def _local_ordering(query: Query) -> bool:
     """True when ``query`` is ordered by its own table's fields only (no joins to order by)."""
-    meta = query.get_meta()
-    terms = query.order_by or (meta.ordering if query.default_ordering else ())
     # By attname: a relation's name would order by the related model's ordering, through a join.
     columns = _db_columns(query.model)
-    for term in terms:
+    for term in _ordering_terms(query):
         if not isinstance(term, str):
             return False
         name = term.removeprefix("-")
         if name != "pk" and name not in columns:
             return False
     return not query.extra_order_by
+
+
+def _order_by_sql(query: Query, table: str, quote: Callable[[str], str]) -> list[str]:
+    """ORDER BY terms of a query ordered by its own fields (``_local_ordering()``), as Django
+    writes them: a repeated field counts once, ``reverse()`` flips every direction.
+    """
+    columns = _db_columns(query.model)
+    pk = query.get_meta().pk.attname
+    terms, seen = [], set()
+    for term in _ordering_terms(query):
+        name = term.removeprefix("-")
+        column = columns[pk if name == "pk" else name]
+        if column in seen:
+            continue
+        seen.add(column)
+        descending = term.startswith("-") == query.standard_ordering
+        terms.append(f"{table}.{quote(column)} {'DESC' if descending else 'ASC'}")
+    return terms
 
 
 def _single_table(query: Query) -> bool:
@@ -215,8 +236,9 @@ def select_sql(
 
     Compiling a ``values_list`` builds a join path and an expression per selected column, which
     costs more than running a page query. For the queries lists run (one table, a WHERE, an
-    ORDER BY, a window) only the WHERE and the ORDER BY are compiled, by Django's own compiler,
-    and the column list is written directly. Anything else is compiled by Django in full.
+    ORDER BY of its own columns, a window) only the WHERE is compiled, by Django's own compiler;
+    the column list and the ORDER BY are written directly. Anything else is compiled by Django
+    in full.
     """
     query = queryset.query
     if not _single_table(query):
@@ -241,13 +263,9 @@ def select_sql(
         params.extend(where_params)
     except FullResultSet:
         pass
-    order_by = compiler.get_order_by()
+    order_by = _order_by_sql(query, table, quote)
     if order_by:
-        terms = []
-        for _, (term, term_params, _) in order_by:
-            terms.append(term)
-            params.extend(term_params)
-        parts += ["ORDER BY", ", ".join(terms)]
+        parts += ["ORDER BY", ", ".join(order_by)]
     if query.is_sliced:
         parts.append(connection.ops.limit_offset_sql(query.low_mark, query.high_mark))
     return " ".join(parts), tuple(params)

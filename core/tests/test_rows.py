@@ -137,6 +137,10 @@ def test_page_sql_selects_what_values_list_selects(tenant_a, tenant_b):
         "ordering by another field": mine.order_by("story_points", "id")[2:6],
         "ordering by a relation's column": mine.order_by("-project_id", "pk"),
         "model ordering": Issue.objects.filter(client=tenant_a),
+        "reversed": ordered.reverse()[:7],
+        "reversed model ordering": Issue.objects.filter(client=tenant_a).reverse(),
+        "a repeated field": mine.order_by("-story_points", "story_points", "pk", "-id"),
+        "pk": mine.order_by("-pk")[1:4],
     }
     compiled = {
         "join": ordered.filter(project__key="PLAT"),
