@@ -54,11 +54,19 @@ def _validator(serializer_class: type[serializers.Serializer]) -> serializers.Se
     return serializer_class()
 
 
+@functools.cache
+def _defaults(serializer_class: type[serializers.Serializer]) -> dict:
+    return dict(_validator(serializer_class).run_validation({}))
+
+
 def validate_query(request: Request, serializer_class: type[serializers.Serializer]) -> dict:
     """Validate ``request.query_params`` against ``serializer_class``; 400 names the parameter."""
     validator = _validator(serializer_class)
     query = request.query_params
     data = {name: query.get(name) for name in validator.fields if name in query}
+    if not data:
+        # None given: the defaults, validated once.
+        return dict(_defaults(serializer_class))
     return validator.run_validation(data)
 
 

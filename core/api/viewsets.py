@@ -86,10 +86,17 @@ class TenantReadOnlyViewSet(
         self.scope = resolve_scope(request)
         self._reject_unknown_parameters(request)
 
+    @classmethod
+    @functools.cache
+    def known_parameters(cls, action: str | None) -> frozenset[str]:
+        """The query parameters ``action`` accepts."""
+        known = COMMON_PARAMETERS | ACTION_PARAMETERS.get(action, frozenset())
+        if action in FILTERED_ACTIONS and getattr(cls, "filterset_class", None) is not None:
+            known |= frozenset(cls.filterset_class.base_filters)
+        return known
+
     def _reject_unknown_parameters(self, request) -> None:
-        known = set(COMMON_PARAMETERS | ACTION_PARAMETERS.get(self.action, frozenset()))
-        if self.action in FILTERED_ACTIONS and getattr(self, "filterset_class", None) is not None:
-            known |= set(self.filterset_class.base_filters)
+        known = self.known_parameters(self.action)
         unknown = sorted(set(request.query_params) - known)
         if unknown:
             raise exceptions.ValidationError(
