@@ -1,9 +1,9 @@
 """API token authentication: ``Authorization: Bearer <key>`` or ``Authorization: Token <key>``.
 
 A token is looked up on the primary (a standby may not have replayed a revocation yet; a
-standby answers only while the primary is down), and a verified token is remembered by the
-process for ``API_TOKEN_CACHE_SECONDS``: a lookup is a three-table query, the largest single
-cost of a small read.
+standby answers only while the primary is down, and its answers are never remembered), and a
+verified token is remembered by the process for ``API_TOKEN_CACHE_SECONDS``: a lookup is a
+three-table query, the largest single cost of a small read.
 
 Remembered tokens never outlive a change made through the application. Saving or deleting a
 token, a user or a client forgets this process's tokens at once and, when the change commits,
@@ -109,7 +109,7 @@ class TokenCache:
 
     def put(self, digest: str, token: ApiToken, epoch: object) -> None:
         seconds = settings.API_TOKEN_CACHE_SECONDS
-        if seconds <= 0 or epoch is UNKNOWN_EPOCH:
+        if seconds <= 0 or epoch is UNKNOWN_EPOCH or epoch is None:
             return
         if len(self._entries) >= self.max_entries:
             self._entries.clear()
@@ -123,12 +123,20 @@ tokens = TokenCache()
 
 
 def current_epoch() -> object:
-    """The shared token epoch (None until a first change), or UNKNOWN_EPOCH."""
+    """The shared token epoch, or UNKNOWN_EPOCH when the shared cache cannot tell it.
+
+    A missing epoch (never written yet, or evicted from the cache) is replaced by a new one
+    first: an absent key must never match a token remembered while it was absent before.
+    """
     try:
-        return cache.get(EPOCH_KEY)
+        epoch = cache.get(EPOCH_KEY)
+        if epoch is None:
+            cache.add(EPOCH_KEY, secrets.token_hex(8), timeout=None)
+            epoch = cache.get(EPOCH_KEY)
     except Exception:  # any cache backend's error: trust no remembered token
         logger.warning("token epoch unreadable; looking tokens up")
         return UNKNOWN_EPOCH
+    return UNKNOWN_EPOCH if epoch is None else epoch
 
 
 def new_epoch() -> None:
@@ -142,15 +150,22 @@ def new_epoch() -> None:
         )
 
 
+# Saves that change nothing a token grants (Django records each admin login this way).
+HARMLESS_UPDATES = frozenset({"last_login"})
+
+
+@receiver(post_save, sender=ApiToken)
 @receiver(post_delete, sender=ApiToken)
 @receiver(post_save, sender=User)
 @receiver(post_delete, sender=User)
 @receiver(post_save, sender=Client)
 @receiver(post_delete, sender=Client)
-def forget_tokens(sender, using: str | None = None, **kwargs) -> None:
+def forget_tokens(sender, using: str | None = None, update_fields=None, **kwargs) -> None:
     """A token, a user or a client changed: here at once, everywhere once it commits."""
+    if update_fields is not None and set(update_fields) <= HARMLESS_UPDATES:
+        return
     tokens.clear()
-    transaction.on_commit(new_epoch, using=using)
+    transaction.on_commit(new_epoch, using=using, robust=True)
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -173,20 +188,21 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if verified is not None:
             # The epoch comes with the user's read-your-writes pin: one shared-cache read.
             found = identify(verified.user_id, also_read=(EPOCH_KEY,))
-            epoch = UNKNOWN_EPOCH if found is None else found.get(EPOCH_KEY)
-            if epoch is not UNKNOWN_EPOCH and epoch == verified.epoch:
+            if found is not None and found.get(EPOCH_KEY) == verified.epoch:
                 return verified.objects()
-        else:
-            epoch = current_epoch()
-        token = self._find(digest)
+        epoch = current_epoch()
+        token, on_primary = self._find(digest)
         if token is None or not token.user.active or not token.user.client.active:
             raise exceptions.AuthenticationFailed("Invalid token.")
-        tokens.put(digest, token, epoch)
+        if on_primary:
+            # A standby's answer may predate a revocation: used, never remembered.
+            tokens.put(digest, token, epoch)
         identify(token.user.pk)
         return token.user, token
 
     @staticmethod
-    def _find(digest: str) -> ApiToken | None:
+    def _find(digest: str) -> tuple[ApiToken | None, bool]:
+        """The token with its user and client, and whether the primary said so."""
         # The digest is unique: [:1] spares first()'s ORDER BY.
         matching = (
             ApiToken.objects.select_related("user", "user__client")
@@ -195,11 +211,11 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         )
         if replicas.primary_reachable():
             try:
-                return next(iter(matching.using("default")), None)
+                return next(iter(matching.using("default")), None), True
             except (OperationalError, InterfaceError):
                 logger.warning("token lookup on the primary failed; asking a standby")
         # The primary is down: a standby answers (reads go on while the primary is away).
-        return next(iter(matching), None)
+        return next(iter(matching), None), False
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="api"'

@@ -4,13 +4,16 @@ import io
 import time
 
 import pytest
+from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from core.api.authentication import ApiTokenAuthentication
+from core.api.authentication import EPOCH_KEY, ApiTokenAuthentication
+from core.db import replicas
 from users.models import ApiToken, User
 from users.tests.factories import UserFactory
 
@@ -139,5 +142,35 @@ def test_with_an_unreadable_shared_cache_every_token_is_looked_up(api, user_a, s
     }
     client = api(user_a)
     for _ in range(3):
+        status, lookups = token_queries(client)
+        assert status == 200 and len(lookups) == 1
+
+
+def test_an_evicted_token_epoch_is_never_matched_by_its_absence(api, user_a):
+    client = api(user_a)
+    assert token_queries(client)[0] == 200  # remembered under the epoch of the moment
+    assert token_queries(client) == (200, [])
+    cache.delete(EPOCH_KEY)  # evicted (a full cache, say): the next request looks again
+    status, lookups = token_queries(client)
+    assert status == 200 and len(lookups) == 1
+    assert cache.get(EPOCH_KEY) is not None
+    assert token_queries(client) == (200, [])
+
+
+def test_a_recorded_login_keeps_remembered_tokens(api, user_a):
+    client = api(user_a)
+    assert token_queries(client)[0] == 200
+    user_a.last_login = timezone.now()
+    user_a.save(update_fields=["last_login"])
+    assert token_queries(client) == (200, [])
+    user_a.save(update_fields=["role"])
+    status, lookups = token_queries(client)
+    assert status == 200 and len(lookups) == 1
+
+
+def test_a_standby_s_answer_is_used_but_never_remembered(api, user_a):
+    client = api(user_a)
+    replicas.mark_down("default")  # the primary is away: the standby answers
+    for _ in range(2):
         status, lookups = token_queries(client)
         assert status == 200 and len(lookups) == 1
