@@ -119,6 +119,7 @@ MIDDLEWARE = [
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 AUTH_USER_MODEL = "users.User"
+AUTHENTICATION_BACKENDS = ["users.backends.PrimaryModelBackend"]
 # Sessions live in a signed cookie: an operator who just logged in is never logged out
 # by a standby that has not replayed the session row yet.
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
