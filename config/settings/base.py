@@ -156,6 +156,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 *
 # Rate limits ("<n>/second|minute|hour|day"; empty disables), counted in the shared cache.
 API_THROTTLE_ANON = env.str("API_THROTTLE_ANON", default="120/minute")
 API_THROTTLE_USER = env.str("API_THROTTLE_USER", default="6000/minute")
+# Reverse proxies in front of the service (anonymous rate limits count per client address).
+API_TRUSTED_PROXIES = env.int("API_TRUSTED_PROXIES", default=0)
+if API_TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured("API_TRUSTED_PROXIES must be 0 or more")
 # A verified API token is remembered by each process for this long (0: look it up every time).
 API_TOKEN_CACHE_SECONDS = env.float("API_TOKEN_CACHE_SECONDS", default=5.0)
 
@@ -174,6 +178,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.api.negotiation.JsonFirstNegotiation",
+    # Reverse proxies in front of the service: X-Forwarded-For is believed that deep and no
+    # deeper (0: the connection's own address), so nobody picks their own rate-limit identity.
+    "NUM_PROXIES": API_TRUSTED_PROXIES,
     "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "core.api.throttling.AnonymousThrottle",

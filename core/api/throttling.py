@@ -5,7 +5,8 @@ rewritten whole on each request: at a limit of 6,000 a minute that is a list of 
 floats pickled twice per request. Here each caller has one counter per period-long window; the
 rate is the current window's count plus the previous window's, weighted by how much of it still
 lies within the last period (a sliding window, as rate limiters at the edge count). Each
-request costs two small reads and an increment, whatever the limit. Like every constant-size
+request costs one small read and an increment, whatever the limit; a refused request is taken
+back off the count. If the cache fails, requests are served uncounted (and a warning logged). Like every constant-size
 scheme it assumes the previous window's requests were spread out: a caller who fills the end
 of one window can add up to about the limit again over the next period, so an adversarial
 burst pattern can reach twice the limit within one period, never more. Increments are atomic
@@ -15,6 +16,7 @@ requests may lose an increment.
 
 from __future__ import annotations
 
+import logging
 import math
 
 from django.conf import settings
@@ -22,17 +24,19 @@ from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
+logger = logging.getLogger(__name__)
+
 
 class SlidingWindowThrottleMixin:
     """Counts live in the ``throttle`` cache (``THROTTLE_CACHE_URL``), one counter per window."""
 
-    def __init__(self) -> None:
-        self.cache = caches["throttle"]
-        super().__init__()
-        self.wait_seconds = 0.0
-        # The generic incr() (file and database caches) rewrites the entry with the default
-        # timeout, which may be shorter than the two windows a counter must live.
-        self._incr_keeps_expiry = type(self.cache).incr is not BaseCache.incr
+    wait_seconds = 0.0
+
+    @property
+    def cache(self):
+        # Looked up when counting, so that a cache that cannot even be opened is a logged
+        # warning like any other cache failure.
+        return caches["throttle"]
 
     def allow_request(self, request, view) -> bool:
         if self.rate is None:
@@ -40,35 +44,52 @@ class SlidingWindowThrottleMixin:
         key = self.get_cache_key(request, view)
         if key is None:
             return True
-        now = self.timer()
-        position = now / self.duration
+        try:
+            return self._allow(key)
+        except Exception:  # any cache backend's error: serve the request rather than fail it
+            logger.warning("rate-limit cache unavailable; request not counted")
+            return True
+
+    def _allow(self, key: str) -> bool:
+        position = self.timer() / self.duration
         window = math.floor(position)
+        elapsed = position - window
         current, previous = f"{key}:{window}", f"{key}:{window - 1}"
-        counts = self.cache.get_many([current, previous])
-        in_current, in_previous = counts.get(current, 0), counts.get(previous, 0)
-        overlap = 1 - (position - window)  # share of the previous window still within the period
-        if in_current + in_previous * overlap >= self.num_requests:
-            self.wait_seconds = self._wait(in_current, in_previous, position - window)
-            return False
+        # Counted first, checked after: concurrent requests cannot all slip in at the limit.
+        in_current = self._add(current, 1)
+        in_previous = self.cache.get(previous, 0)
+        if in_current + in_previous * (1 - elapsed) <= self.num_requests:
+            return True
+        self._add(current, -1)  # a refused request does not count
+        self.wait_seconds = self._wait(in_current - 1, in_previous, elapsed)
+        return False
+
+    def _add(self, key: str, delta: int) -> int:
+        """Add ``delta`` to a window's counter; its new value."""
         lifetime = self.duration * 2
         try:
-            self.cache.incr(current)
-        except ValueError:  # the window's first request
-            if self.cache.add(current, 1, timeout=lifetime):
-                return True
-            self.cache.incr(current)
-        if not self._incr_keeps_expiry:
-            self.cache.touch(current, timeout=lifetime)
-        return True
+            count = self.cache.incr(key, delta)
+        except ValueError:  # no counter yet: the window's first request (or it expired)
+            if delta < 0:
+                return 0
+            if self.cache.add(key, delta, timeout=lifetime):
+                return delta
+            count = self.cache.incr(key, delta)
+        if type(self.cache).incr is BaseCache.incr:
+            # The generic incr() (file and database caches) rewrites the entry with the default
+            # timeout, which may be shorter than the two windows a counter must live.
+            self.cache.touch(key, timeout=lifetime)
+        return count
 
     def _wait(self, in_current: int, in_previous: int, elapsed: float) -> float:
-        """Seconds until a request would be allowed, if nobody else asks meanwhile."""
-        if in_current >= self.num_requests:
-            # Full on its own: the next window, where this one weighs as the previous.
-            return (1 - elapsed) * self.duration
-        # The previous window's share must shrink until one more request fits.
-        needed = 1 - (self.num_requests - in_current) / in_previous
-        return max(needed - elapsed, 0.0) * self.duration
+        """Seconds until one more request fits, if nobody else asks meanwhile."""
+        room = self.num_requests - 1 - in_current
+        if room >= 0 and in_previous:
+            # Within this window: the previous window's share must shrink to ``room``.
+            return max(1 - room / in_previous - elapsed, 0.0) * self.duration
+        # This window alone is full: into the next, until this window's share has shrunk.
+        shrink = max(0.0, 1 - (self.num_requests - 1) / in_current) if in_current else 0.0
+        return (1 - elapsed + shrink) * self.duration
 
     def wait(self) -> float:
         return max(self.wait_seconds, 1.0)

@@ -39,7 +39,8 @@ def test_a_full_window_refuses_until_the_next(throttle_at):
     assert allowed_between(throttle_at, 6000, 6010) == 10
     allowed, throttle = throttle_at(6015)
     assert not allowed
-    assert throttle.wait() == pytest.approx(45)  # the rest of the minute
+    # The rest of the minute, then until this minute's 10 weigh at most 9 (6 s into the next).
+    assert throttle.wait() == pytest.approx(51)
 
 
 def test_the_previous_window_weighs_by_its_overlap(throttle_at):
@@ -47,7 +48,8 @@ def test_the_previous_window_weighs_by_its_overlap(throttle_at):
     # Half-way through the next minute the previous one counts half: 5 more fit.
     assert sum(throttle_at(6090)[0] for _ in range(10)) == 5
     allowed, throttle = throttle_at(6090)
-    assert not allowed and throttle.wait() == pytest.approx(1)
+    # 5 + 1 + 10 x (1 - x) <= 10 from x = 0.6 of the minute on: 6 s later.
+    assert not allowed and throttle.wait() == pytest.approx(6)
     # Two minutes on, nothing of that is within the period any more.
     assert allowed_between(throttle_at, 6240, 6250) == 10
 
@@ -92,3 +94,39 @@ def test_counters_in_a_file_cache_live_for_two_windows(settings, tmp_path):
     with open(path, "rb") as entry:
         expires = pickle.load(entry)
     assert expires - time.time() > 3600
+
+
+def test_refused_requests_do_not_count_and_retry_after_is_when_one_fits(throttle_at):
+    assert allowed_between(throttle_at, 6000, 6010) == 10
+    for t in (6010, 6020, 6030, 6040, 6050, 6059):
+        allowed, throttle = throttle_at(t)
+        assert not allowed
+    waited = 6059 + throttle.wait()
+    assert not throttle_at(waited - 0.5)[0]
+    assert throttle_at(waited + 0.01)[0]
+
+
+def test_a_failing_cache_serves_requests_uncounted(settings, tmp_path, caplog):
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    settings.CACHES = {
+        **settings.CACHES,
+        "throttle": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(not_a_folder),
+        },
+    }
+    settings.API_THROTTLE_ANON = "1/minute"
+    request = Request(APIRequestFactory().get("/api/issues", REMOTE_ADDR="198.51.100.9"))
+    assert all(AnonymousThrottle().allow_request(request, None) for _ in range(3))
+    assert "rate-limit cache unavailable" in caplog.text
+
+
+def test_a_forged_forwarded_for_header_is_not_a_new_identity(api, settings):
+    caches["throttle"].clear()
+    settings.API_THROTTLE_ANON = "2/minute"
+    statuses = [
+        api().get("/api/issues", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code
+        for n in range(3)
+    ]
+    assert statuses == [401, 401, 429]
