@@ -3,6 +3,7 @@
 The README lists each variable with its default.
 """
 
+import math
 from pathlib import Path
 
 import environ
@@ -13,7 +14,29 @@ from core.db.embedded import EmbeddedPostgres
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
-env = environ.Env()
+
+class Env(environ.Env):
+    """``environ.Env`` whose numbers are checked: a malformed or negative one stops start-up with
+    one line naming the variable (every number here is a size, a count or a duration).
+    """
+
+    def int(self, var, default=environ.Env.NOTSET):
+        return self._number(var, int, default, "a whole number")
+
+    def float(self, var, default=environ.Env.NOTSET):
+        return self._number(var, float, default, "a number")
+
+    def _number(self, var, cast, default, kind):
+        try:
+            value = self.get_value(var, cast=cast, default=default)
+        except ValueError:
+            raise ImproperlyConfigured(f"{var} must be {kind}, 0 or more") from None
+        if not math.isfinite(value) or value < 0:
+            raise ImproperlyConfigured(f"{var} must be {kind}, 0 or more")
+        return value
+
+
+env = Env()
 
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env.str("SECRET_KEY", default="")
@@ -158,8 +181,6 @@ API_THROTTLE_ANON = env.str("API_THROTTLE_ANON", default="120/minute")
 API_THROTTLE_USER = env.str("API_THROTTLE_USER", default="6000/minute")
 # Reverse proxies in front of the service (anonymous rate limits count per client address).
 API_TRUSTED_PROXIES = env.int("API_TRUSTED_PROXIES", default=0)
-if API_TRUSTED_PROXIES < 0:
-    raise ImproperlyConfigured("API_TRUSTED_PROXIES must be 0 or more")
 # A verified API token is remembered by each process for this long (0: look it up every time).
 API_TOKEN_CACHE_SECONDS = env.float("API_TOKEN_CACHE_SECONDS", default=5.0)
 

@@ -45,6 +45,24 @@ def test_malformed_url_is_one_line_naming_the_variable(variable, value):
     assert "secret" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("CONN_MAX_AGE", "sixty"),
+        ("DB_STATEMENT_TIMEOUT_MS", "1.5"),
+        ("API_TRUSTED_PROXIES", "-1"),
+        ("API_TOKEN_CACHE_SECONDS", "nan"),
+        ("REPLICA_MAX_LAG_SECONDS", "-5"),
+    ],
+)
+def test_malformed_number_is_one_line_naming_the_variable(variable, value):
+    result = run_manage("check", **{variable: value})
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert variable in lines[0]
+
+
 def test_production_refuses_to_start_without_a_secret_key():
     result = run_manage("check", DJANGO_SETTINGS_MODULE="config.settings.production", SECRET_KEY="")
     assert result.returncode != 0
