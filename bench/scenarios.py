@@ -98,6 +98,8 @@ def prepare(settings_: Settings) -> Context:
 
 # The list measures take a few milliseconds and their ratios sit near targets: more runs.
 LIST_REPEATS_FACTOR = 5
+# Requests of each variant sent to a freshly started gunicorn before anything is measured.
+HTTP_WARMUP_ROUNDS = 100
 
 
 def _ratio_row(measure: str, ratio: float, target: float, *, at_most: bool, detail: str) -> Row:
@@ -238,6 +240,12 @@ def list_page_http(ctx: Context) -> list[Row]:
     port, big = ctx.settings.port, ctx.clients["big"]
     token = ctx.tokens["big"]
     ours = lambda: http_get(port, ISSUES, {"limit": 100}, token)  # noqa: E731
+    # Fresh workers: each serves its first requests cold (imports, connections, the interpreter's
+    # specialisation), and a worker only warms up on the requests it happens to get.
+    for _ in range(HTTP_WARMUP_ROUNDS):
+        ours()
+        http_get(port, BASELINE, {"limit": 100}, token)
+        http_get(port, FLOOR, {"client_id": big, "limit": 100})
     drf = ctx.list_times(
         {"ours": ours, "drf": lambda: http_get(port, BASELINE, {"limit": 100}, token)}
     )
