@@ -6,39 +6,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _serve(port: int) -> subprocess.Popen:
-    """gunicorn with 2 workers on 127.0.0.1:``port``, serving project, baseline and floor."""
-    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings"}
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("gunicorn")),
-            "bench.wsgi:application",
-            "--bind", f"127.0.0.1:{port}",
-            "--workers", "2",
-            "--log-level", "warning",
-        ],
-        cwd=ROOT,
-        env=environment,
-    )  # fmt: skip
-    from bench.loadgen import http_get
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            http_get(port, "/health", {})
-            return server
-        except (OSError, RuntimeError):
-            time.sleep(0.3)
-    server.terminate()
-    raise SystemExit(f"gunicorn did not answer on 127.0.0.1:{port}")
 
 
 def main() -> None:
@@ -78,15 +50,9 @@ def main() -> None:
     for letter, measure in in_process.items():
         if not only or letter in only or (letter in "ap" and ({"a", "b"} & only)):
             rows += measure(context)
-    wanted_http = {k: v for k, v in over_http.items() if not only or k in only}
-    if wanted_http:
-        server = _serve(settings.port)
-        try:
-            for measure in wanted_http.values():
-                rows += measure(context)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    for letter, measure in over_http.items():
+        if not only or letter in only:
+            rows += measure(context)
     rows.sort(key=lambda row: row.measure[:3])
     report.write(rows, settings, time.monotonic() - started)
 
