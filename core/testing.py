@@ -63,3 +63,14 @@ def server_stopped(*, standby: bool) -> Iterator[None]:
         for alias in connections:
             connections[alias].close()
         replicas.reset()
+
+
+def use_file_cache(django_settings, alias: str, location) -> None:
+    """Point cache ``alias`` at a file cache in ``location`` (a file there makes it fail)."""
+    django_settings.CACHES = {
+        **django_settings.CACHES,
+        alias: {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(location),
+        },
+    }

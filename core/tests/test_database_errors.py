@@ -6,6 +6,7 @@ import pytest
 from django.db import OperationalError, connections, transaction
 
 from core.db.middleware import database_error_response
+from core.testing import use_file_cache
 
 pytestmark = pytest.mark.django_db
 
@@ -25,13 +26,7 @@ def test_a_query_stopped_by_statement_timeout_says_so():
 
 
 def test_an_unwritable_routing_cache_never_turns_a_write_into_an_error(api, user_a, settings):
-    settings.CACHES = {
-        **settings.CACHES,
-        "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": "/proc/no-cache-here",
-        },
-    }
+    use_file_cache(settings, "default", "/proc/no-cache-here")
     client = api(user_a)
     response = client.post("/api/issues", {"key": "C-1", "summary": "kept"}, format="json")
     assert response.status_code == 201

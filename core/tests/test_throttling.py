@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
 from core.api.throttling import AnonymousThrottle
+from core.testing import use_file_cache
 
 pytestmark = pytest.mark.django_db
 
@@ -74,13 +75,7 @@ def test_each_caller_keeps_two_small_counters_whatever_the_limit(throttle_at):
 def test_counters_in_a_file_cache_live_for_two_windows(settings, tmp_path):
     # The generic incr() of file and database caches rewrites an entry with the default
     # timeout (5 minutes): an hourly limit would forget its counts.
-    settings.CACHES = {
-        **settings.CACHES,
-        "throttle": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(tmp_path),
-        },
-    }
+    use_file_cache(settings, "throttle", tmp_path)
     settings.API_THROTTLE_ANON = "3/hour"
     request = Request(APIRequestFactory().get("/api/issues", REMOTE_ADDR="198.51.100.8"))
     throttle = None
@@ -109,13 +104,7 @@ def test_refused_requests_do_not_count_and_retry_after_is_when_one_fits(throttle
 def test_a_failing_cache_serves_requests_uncounted(settings, tmp_path, caplog):
     not_a_folder = tmp_path / "file"
     not_a_folder.write_text("")
-    settings.CACHES = {
-        **settings.CACHES,
-        "throttle": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(not_a_folder),
-        },
-    }
+    use_file_cache(settings, "throttle", not_a_folder)
     settings.API_THROTTLE_ANON = "1/minute"
     request = Request(APIRequestFactory().get("/api/issues", REMOTE_ADDR="198.51.100.9"))
     assert all(AnonymousThrottle().allow_request(request, None) for _ in range(3))

@@ -14,6 +14,7 @@ from rest_framework.test import APIRequestFactory
 
 from core.api.authentication import EPOCH_KEY, ApiTokenAuthentication
 from core.db import replicas
+from core.testing import use_file_cache
 from users.models import ApiToken, User
 from users.tests.factories import UserFactory
 
@@ -133,13 +134,7 @@ def test_each_request_gets_its_own_user_object(user_a, tenant_a):
 def test_with_an_unreadable_shared_cache_every_token_is_looked_up(api, user_a, settings, tmp_path):
     not_a_folder = tmp_path / "file"
     not_a_folder.write_text("")
-    settings.CACHES = {
-        **settings.CACHES,
-        "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(not_a_folder),  # every read fails: NotADirectoryError
-        },
-    }
+    use_file_cache(settings, "default", not_a_folder)  # every read fails
     client = api(user_a)
     for _ in range(3):
         status, lookups = token_queries(client)
