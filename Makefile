@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PYTHON ?= $(shell for p in python3.13 python3.12 $$HOME/.pyenv/versions/3.1[2-9]*/bin/python3 python3; do \
 	if $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo $$p; break; fi; done)
 
-.PHONY: install db db-stop run test lint format fuzz browser bench bench-quick
+.PHONY: install db db-stop static run test lint format fuzz browser bench bench-quick
 
 install: $(STAMP)
 
@@ -26,11 +26,14 @@ db: install
 db-stop: install
 	$(BIN)/python manage.py embedded_db stop
 
+# The admin's and the API docs' static files, served by WhiteNoise.
+static: install
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+
 # A fresh database gets the small demo set; its logins are printed (docs/ml-monitoring.md).
-run: db
+run: db static
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty
-	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	exec $(BIN)/gunicorn config.wsgi --bind 127.0.0.1:$(PORT) --workers 2
 
 lint: install
@@ -64,10 +67,10 @@ $(VENV)/.bench-installed: $(STAMP)
 	$(BIN)/python -m pip install --quiet '.[dev,bench]'
 	@touch $@
 
-bench: db $(VENV)/.bench-installed
+bench: db static $(VENV)/.bench-installed
 	$(BIN)/python -m bench
 
 # About two minutes: a small data set, fewer repetitions (a smoke run, not figures to quote).
-bench-quick: db $(VENV)/.bench-installed
+bench-quick: db static $(VENV)/.bench-installed
 	BENCH_DATABASE=analytics_bench_quick BENCH_SCALE=0.05 BENCH_REPEATS=7 BENCH_WARMUP=2 \
 		BENCH_LOAD_SECONDS=3 $(BIN)/python -m bench
