@@ -9,6 +9,7 @@ caches and connections and are not counted.
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -65,23 +66,24 @@ class Context:
             raise RuntimeError(f"GET {path} {query} answered {status}: {body[:300]!r}")
         return body
 
-    def times(self, variants: dict, repeats: int | None = None) -> dict[str, float]:
+    def times(
+        self, variants: dict, repeats: int | None = None, warmup: int | None = None
+    ) -> dict[str, float]:
         runs = interleaved(
             variants,
             repeats=repeats or self.settings.repeats,
-            warmup=self.settings.warmup,
+            warmup=warmup or self.settings.warmup,
         )
         return {name: median(values) for name, values in runs.items()}
 
     def list_times(self, variants: dict) -> dict[str, float]:
         """``times()`` for the list measures: a few milliseconds each, so more runs, and a
         longer warm-up (the interpreter specialises code over its first executions)."""
-        runs = interleaved(
+        return self.times(
             variants,
             repeats=self.settings.repeats * LIST_REPEATS_FACTOR,
             warmup=max(self.settings.warmup, LIST_WARMUP_ROUNDS),
         )
-        return {name: median(values) for name, values in runs.items()}
 
 
 def prepare(settings_: Settings) -> Context:
@@ -244,8 +246,9 @@ def request_profile(ctx: Context) -> list[Row]:
     ]
 
 
-def _http_pair(ctx: Context, variants: dict) -> dict[str, float]:
-    """Medians of two variants over HTTP, on a fresh gunicorn warmed with just these two.
+@contextlib.contextmanager
+def _warm_server(ctx: Context, variants: dict) -> Iterator[None]:
+    """A fresh gunicorn warmed with just these variants.
 
     Fresh workers serve their first requests cold (imports, connections, the interpreter's
     specialisation), and whatever else a worker served before (the plain-DRF baseline's heavy
@@ -255,6 +258,12 @@ def _http_pair(ctx: Context, variants: dict) -> dict[str, float]:
         for _ in range(LIST_WARMUP_ROUNDS):
             for run in variants.values():
                 run()
+        yield
+
+
+def _http_pair(ctx: Context, variants: dict) -> dict[str, float]:
+    """Medians of two variants over HTTP, on their own warmed server."""
+    with _warm_server(ctx, variants):
         return ctx.list_times(variants)
 
 
@@ -458,13 +467,13 @@ def throughput(ctx: Context) -> list[Row]:
     step("measuring: throughput over HTTP")
     token, port = ctx.tokens["big"], ctx.settings.port
     seconds, concurrency = ctx.settings.load_seconds, ctx.settings.concurrency
-    results = {"ours": [], "drf": []}
-    with gunicorn(port):
-        for _ in range(LIST_WARMUP_ROUNDS):
-            for path in (ISSUES, BASELINE):
-                http_get(port, path, {"limit": 100}, token)
+    paths = {"ours": ISSUES, "drf": BASELINE}
+    results = {name: [] for name in paths}
+    warm = {name: functools.partial(http_get, port, path, {"limit": 100}, token)
+            for name, path in paths.items()}  # fmt: skip
+    with _warm_server(ctx, warm):
         for _ in range(2):  # interleaved halves
-            for name, path in (("ours", ISSUES), ("drf", BASELINE)):
+            for name, path in paths.items():
                 results[name].append(
                     run_load(port, path, {"limit": 100}, token, seconds / 2, concurrency)
                 )

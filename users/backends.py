@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from django.contrib.auth.backends import ModelBackend
-from django.db import InterfaceError, OperationalError
 
-from core.db import replicas
+from core.db.router import primary_first
 from users.models import User
 
 
@@ -18,12 +17,7 @@ class PrimaryModelBackend(ModelBackend):
     """
 
     def get_user(self, user_id):
-        if replicas.primary_reachable():
-            try:
-                user = User._default_manager.using("default").get(pk=user_id)
-            except User.DoesNotExist:
-                return None
-            except (OperationalError, InterfaceError):
-                return super().get_user(user_id)
-            return user if self.user_can_authenticate(user) else None
-        return super().get_user(user_id)
+        user, _ = primary_first(
+            lambda alias: User._default_manager.using(alias).filter(pk=user_id).first()
+        )
+        return user if user is not None and self.user_can_authenticate(user) else None

@@ -25,13 +25,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import transaction
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from rest_framework import authentication, exceptions
 
-from core.db import replicas
+from core.db.router import primary_first
 from core.db.state import identify
 from core.models import Client
 from users.models import ApiToken, User, token_digest
@@ -65,7 +65,6 @@ class Verified:
 
     epoch: object
     valid_until: float
-    user_id: int
     token: tuple
     user: tuple
     client: tuple
@@ -74,13 +73,12 @@ class Verified:
     def of(cls, token: ApiToken, *, epoch: object, seconds: float) -> Verified:
         user = token.user
         return cls(
-            epoch,
-            time.monotonic() + seconds,
-            user.pk,
-            _values(token),
-            _values(user),
-            _values(user.client),
+            epoch, time.monotonic() + seconds, _values(token), _values(user), _values(user.client)
         )
+
+    @property
+    def user_id(self) -> int:
+        return self.token[_attnames(ApiToken).index("user_id")]
 
     def objects(self) -> tuple[User, ApiToken]:
         """New instances: nothing a request does to them reaches another request."""
@@ -185,12 +183,15 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid token.") from None
         digest = token_digest(key)
         verified = tokens.get(digest)
+        epoch = None
         if verified is not None:
             # The epoch comes with the user's read-your-writes pin: one shared-cache read.
             found = identify(verified.user_id, also_read=(EPOCH_KEY,))
-            if found is not None and found.get(EPOCH_KEY) == verified.epoch:
+            epoch = UNKNOWN_EPOCH if found is None else found.get(EPOCH_KEY)
+            if epoch == verified.epoch:
                 return verified.objects()
-        epoch = current_epoch()
+        if epoch is None:
+            epoch = current_epoch()
         token, on_primary = self._find(digest)
         if token is None or not token.user.active or not token.user.client.active:
             raise exceptions.AuthenticationFailed("Invalid token.")
@@ -209,13 +210,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             .defer("user__embedding")
             .filter(digest=digest)[:1]
         )
-        if replicas.primary_reachable():
-            try:
-                return next(iter(matching.using("default")), None), True
-            except (OperationalError, InterfaceError):
-                logger.warning("token lookup on the primary failed; asking a standby")
-        # The primary is down: a standby answers (reads go on while the primary is away).
-        return next(iter(matching), None), False
+        return primary_first(lambda alias: next(iter(matching.using(alias)), None))
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="api"'

@@ -166,46 +166,34 @@ def _db_columns(model: type[models.Model]) -> dict[str, str]:
     return {field.attname: field.column for field in model._meta.concrete_fields}
 
 
-def _ordering_terms(query: Query) -> tuple[str, ...]:
+def _local_ordering(query: Query) -> list[tuple[str, bool]] | None:
+    """The ORDER BY of ``query`` as (column, descending) pairs when it orders by its own table's
+    columns only, as Django writes it (a repeated column counts once, ``reverse()`` flips every
+    direction); None when ordering needs more (a join, an expression, random order).
+    """
+    if query.extra_order_by:
+        return None
     meta = query.get_meta()
-    return tuple(query.order_by or (meta.ordering if query.default_ordering else ()))
-
-
-def _local_ordering(query: Query) -> bool:
-    """True when ``query`` is ordered by its own table's fields only (no joins to order by)."""
     # By attname: a relation's name would order by the related model's ordering, through a join.
     columns = _db_columns(query.model)
-    for term in _ordering_terms(query):
+    terms = query.order_by or (meta.ordering if query.default_ordering else ())
+    ordering, seen = [], set()
+    for term in terms:
         if not isinstance(term, str):
-            return False
+            return None
         name = term.removeprefix("-")
-        if name != "pk" and name not in columns:
-            return False
-    return not query.extra_order_by
+        attname = meta.pk.attname if name == "pk" else name
+        if attname not in columns:
+            return None
+        column = columns[attname]
+        if column not in seen:
+            seen.add(column)
+            ordering.append((column, term.startswith("-") == query.standard_ordering))
+    return ordering
 
 
-def _order_by_sql(query: Query, table: str, quote: Callable[[str], str]) -> list[str]:
-    """ORDER BY terms of a query ordered by its own fields (``_local_ordering()``), as Django
-    writes them: a repeated field counts once, ``reverse()`` flips every direction.
-    """
-    columns = _db_columns(query.model)
-    pk = query.get_meta().pk.attname
-    terms, seen = [], set()
-    for term in _ordering_terms(query):
-        name = term.removeprefix("-")
-        column = columns[pk if name == "pk" else name]
-        if column in seen:
-            continue
-        seen.add(column)
-        descending = term.startswith("-") == query.standard_ordering
-        terms.append(f"{table}.{quote(column)} {'DESC' if descending else 'ASC'}")
-    return terms
-
-
-def _single_table(query: Query) -> bool:
-    """True when ``query`` reads one table, ordered by its own fields, with no grouping,
-    annotations or locks: its SQL is the column list, a WHERE, an ORDER BY and a window.
-    """
+def _one_table_shape(query: Query) -> bool:
+    """True when ``query`` reads one table with no grouping, annotations or locks."""
     return (
         query.count_active_tables() == 1
         and query.base_table == query.get_meta().db_table
@@ -219,8 +207,14 @@ def _single_table(query: Query) -> bool:
         and query.group_by is None
         and not query.where.contains_aggregate
         and not query.where.contains_over_clause
-        and _local_ordering(query)
     )
+
+
+def _single_table(query: Query) -> bool:
+    """True when ``query`` reads one table, ordered by its own columns, with no grouping,
+    annotations or locks: its SQL is the column list, a WHERE, an ORDER BY and a window.
+    """
+    return _one_table_shape(query) and _local_ordering(query) is not None
 
 
 def select_sql(
@@ -241,7 +235,8 @@ def select_sql(
     in full.
     """
     query = queryset.query
-    if not _single_table(query):
+    ordering = _local_ordering(query) if _one_table_shape(query) else None
+    if ordering is None:
         if extra is not None:
             columns = [*columns, RawSQL(*extra, output_field=models.BigIntegerField())]
         values = queryset.values_list(*columns)
@@ -263,9 +258,9 @@ def select_sql(
         params.extend(where_params)
     except FullResultSet:
         pass
-    order_by = _order_by_sql(query, table, quote)
-    if order_by:
-        parts += ["ORDER BY", ", ".join(order_by)]
+    if ordering:
+        terms = (f"{table}.{quote(c)} {'DESC' if desc else 'ASC'}" for c, desc in ordering)
+        parts += ["ORDER BY", ", ".join(terms)]
     if query.is_sliced:
         parts.append(connection.ops.limit_offset_sql(query.low_mark, query.high_mark))
     return " ".join(parts), tuple(params)

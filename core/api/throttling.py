@@ -66,19 +66,19 @@ class SlidingWindowThrottleMixin:
 
     def _add(self, key: str, delta: int) -> int:
         """Add ``delta`` to a window's counter; its new value."""
-        lifetime = self.duration * 2
+        cache, lifetime = self.cache, self.duration * 2
         try:
-            count = self.cache.incr(key, delta)
+            count = cache.incr(key, delta)
         except ValueError:  # no counter yet: the window's first request (or it expired)
             if delta < 0:
                 return 0
-            if self.cache.add(key, delta, timeout=lifetime):
+            if cache.add(key, delta, timeout=lifetime):
                 return delta
-            count = self.cache.incr(key, delta)
-        if type(self.cache).incr is BaseCache.incr:
+            count = cache.incr(key, delta)
+        if type(cache).incr is BaseCache.incr:
             # The generic incr() (file and database caches) rewrites the entry with the default
             # timeout, which may be shorter than the two windows a counter must live.
-            self.cache.touch(key, timeout=lifetime)
+            cache.touch(key, timeout=lifetime)
         return count
 
     def _wait(self, in_current: int, in_previous: int, elapsed: float) -> float:

@@ -16,14 +16,17 @@ Rules, in order:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 
-from django.db import connections
+from django.db import InterfaceError, OperationalError, connections
 
 from core.db import replicas
 from core.db.state import current
 
 ML_APPS = frozenset({"mlmonitoring"})
+
+logger = logging.getLogger(__name__)
 
 
 def _primary_in_atomic_block() -> bool:
@@ -100,3 +103,16 @@ def ml_session(*, read_only: bool = True) -> Iterator[str]:
         yield read_alias(ml=True)
     finally:
         state.ml_mode = previous
+
+
+def primary_first[T](read: Callable[[str | None], T]) -> tuple[T, bool]:
+    """``read("default")`` (the primary), for reads that must not lag (security checks); when
+    the primary is down or fails, ``read(None)`` (routed: a standby). Also says whether the
+    primary answered.
+    """
+    if replicas.primary_reachable():
+        try:
+            return read("default"), True
+        except (OperationalError, InterfaceError):
+            logger.warning("a read on the primary failed; a standby answers")
+    return read(None), False
