@@ -1,7 +1,7 @@
 """Embeddings and nearest-neighbour search over the tenant models (pgvector, HNSW, cosine).
 
-Searches run on the ML session (``ml``: a standby; ``ml_primary`` when no standby is usable or the
-user has just written), inside one transaction that sets ``hnsw.ef_search`` and
+Searches run on an ML session (on a standby; ``ml_primary`` when no standby is usable, or none has
+yet replayed the caller's latest write), inside one transaction that sets ``hnsw.ef_search`` and
 ``hnsw.iterative_scan = relaxed_order`` with ``SET LOCAL``: the HNSW index keeps scanning until
 it has found ``k`` rows of the caller's client, so a small tenant in a big table still gets ``k``
 results. Relaxed order may return neighbours slightly out of order, so they are re-sorted.
@@ -14,11 +14,10 @@ import math
 from collections.abc import Sequence
 
 from django.conf import settings
-from django.db import OperationalError, connections, models, transaction
+from django.db import connections, models, transaction
 from django.utils import timezone
 from pgvector.django import CosineDistance
 
-from core.db.failover import abandon_standby
 from core.db.router import ml_session
 from core.fields import EMBEDDING_DIMENSIONS
 from core.models import TenantModel
@@ -90,11 +89,6 @@ def similar_rows(
         return []
     queryset = queryset.filter(embedding__isnull=False).order_by()
     with ml_session() as alias:
-        try:
-            return _search(alias, queryset, vector, k)
-        except OperationalError as error:
-            # The search runs in a transaction, so the wrapper cannot re-run it: this does.
-            fallback = abandon_standby(connections[alias], error)
-            if fallback is None:
-                raise
-    return _search(fallback, queryset, vector, k)
+        # A standby that fails under the search is given up on, and the request re-run
+        # elsewhere (core.db.failover).
+        return _search(alias, queryset, vector, k)

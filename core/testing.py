@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import time
 from collections.abc import Iterator
 
 from django.conf import settings
 from django.db import DatabaseError, connections
 
-from core.db import replicas
+from core.db import binaries, replicas
 
 
 def _scalar(alias: str, sql: str):
@@ -63,6 +64,30 @@ def server_stopped(*, standby: bool) -> Iterator[None]:
         for alias in connections:
             connections[alias].close()
         replicas.reset()
+
+
+@contextlib.contextmanager
+def server_frozen(*, standby: bool = True) -> Iterator[None]:
+    """Stop every process of the embedded standby (or primary) with SIGSTOP for the block: a
+    server that accepts connections but never answers, like a hung host.
+    """
+    embedded = settings.EMBEDDED_DB
+    data_dir = (embedded.standby if standby else embedded.primary).data_dir
+    binaries.signal_server(data_dir, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        binaries.signal_server(data_dir, signal.SIGCONT)
+
+
+def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05) -> bool:
+    """Poll ``predicate`` until it is true or ``timeout`` passes; its last answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
 
 
 def use_file_cache(django_settings, alias: str, location) -> None:

@@ -16,9 +16,11 @@ from datetime import UTC, datetime
 from django.conf import settings
 
 from core.db import replicas
+from core.db.config import ML_PRIMARY
 from core.db.router import ml_session, read_alias
 from core.db.state import current
 from core.db.vectors import VECTOR_TABLES, vector_columns_accessible
+from health.caches import cache_statuses
 from health.embedding_counts import EmbeddingCounts, count_key, embedding_counts
 from health.servers import (
     PRIMARY,
@@ -31,6 +33,7 @@ from health.servers import (
     standby_status,
     standby_statuses,
 )
+from health.session_settings import session_settings_section
 
 HEALTHY = "healthy"
 DEGRADED = "degraded"
@@ -112,8 +115,9 @@ def _first_answer[T](aliases: list[str], read: Callable[[str], T]) -> Answer[T]:
         try:
             result = read(alias)
         except ProbeFailed as failed:
-            if failed.unreachable and alias in settings.REPLICA_ALIASES:
-                replicas.mark_down(alias)
+            server = replicas.server_of(alias)
+            if failed.unreachable and server is not None:
+                replicas.mark_down(server)
             failures.append(failed.reason)
             continue
         current().note_read(alias)
@@ -131,8 +135,10 @@ def check_ready() -> CheckResult:
     """Readiness: writes need the primary; reads fall back to it when no standby is usable."""
     primary = primary_status()
     standbys = standby_statuses()
+    cache_states = cache_statuses()
     failures = [primary.problem] if primary.problem else []
     warnings = _standby_problems(standbys)
+    warnings += [state.problem for state in cache_states if state.problem]
     usable = [standby.alias for standby in standbys if standby.status == "ok"]
     reads_from = usable[0] if usable else (PRIMARY if primary.reachable else None)
     status = _status(failures=failures, warnings=warnings)
@@ -145,10 +151,12 @@ def check_ready() -> CheckResult:
         reads_from=reads_from,
         primary=primary.as_dict(),
         replica=replica,
+        caches={state.name: state.as_dict() for state in cache_states},
     )
+    cache_text = ", ".join(f"{s.name} {s.as_dict()['status']}" for s in cache_states)
     summary = (
         f"primary {primary.status}; replica {_lag_text(replica['status'], replica['lag_seconds'])}"
-        f"; reads from {reads_from or 'no server'}"
+        f"; reads from {reads_from or 'no server'}; caches {cache_text}"
     )
     return CheckResult(name="ready", status=status, body=body, summary=summary, reasons=reasons)
 
@@ -177,7 +185,8 @@ def check_database() -> CheckResult:
         ml_tables, counts = answer.result
         vector_columns = counts.counts
         source = counts.source()
-    warnings = _standby_problems(standbys)
+    sessions = session_settings_section(primary_up=primary.reachable)
+    warnings = _standby_problems(standbys) + sessions.problems
     status = _status(failures=failures, warnings=warnings)
     reasons = failures + warnings
     replica = replica_section(standbys)
@@ -191,13 +200,15 @@ def check_database() -> CheckResult:
         vector_columns_source=source,
         primary=primary.as_dict(),
         replica=replica,
+        session_settings=sessions.as_dict(),
     )
     available = sum(state == "available" for state in ml_tables.values())
     embeddings = ", ".join(f"{key} {value}" for key, value in vector_columns.items())
     summary = (
         f"reads served by {answer.served_by or 'no server'}; primary {primary.status}; "
         f"replica {_lag_text(replica['status'], replica['lag_seconds'])}; "
-        f"ML tables available {available}/{len(ml_tables)}; {embeddings}"
+        f"ML tables available {available}/{len(ml_tables)}; {embeddings}; "
+        f"session settings {sessions.status}"
     )
     return CheckResult(name="database", status=status, body=body, summary=summary, reasons=reasons)
 
@@ -233,15 +244,30 @@ def _ml_facts(alias: str) -> tuple[dict, dict]:
     return _postgresml(alias, pgml_version, pgml_on_server), _pgvector(alias, vector_version)
 
 
+def _ml_standby_section(standbys: list[StandbyStatus]) -> tuple[str, float | None]:
+    """The ML report's ``replica_connection`` and ``replica_lag_seconds``: the best of the
+    standbys ML work may use (it uses any healthy one).
+    """
+    if not standbys:
+        return "not_configured", None
+    for status in ("ok", "lagging"):
+        matching = [s for s in standbys if s.status == status]
+        if matching:
+            lags = [s.lag_seconds for s in matching if s.lag_seconds is not None]
+            return status, (round(min(lags), 3) if lags else None)
+    return "unreachable", None
+
+
 def check_ml() -> CheckResult:
-    """The specification's ML report: PostgresML, pgvector, vector columns, the ML standby."""
-    server = replicas.ml_server()
-    standby = standby_status("ml", server) if server else None
+    """The specification's ML report: PostgresML, pgvector, vector columns, the ML standbys."""
+    standbys = [
+        standby_status(standby.ml_alias, standby.name) for standby in settings.DATABASE_STANDBYS
+    ]
     with ml_session() as alias:
-        answer = _first_answer([alias, "ml_primary"], _ml_facts)
+        answer = _first_answer([alias, ML_PRIMARY], _ml_facts)
         accessible = answer.served_by is not None and vector_columns_accessible()
     failures = [] if answer.served_by else [f"ML session: database {answer.failure}"]
-    warnings = [standby.problem] if standby and standby.problem else []
+    warnings = _standby_problems(standbys)
     if answer.served_by is None:
         postgresml = {"available": False, "reason": f"database {answer.failure}"}
         pgvector = {"available": False, "reason": f"database {answer.failure}"}
@@ -251,8 +277,7 @@ def check_ml() -> CheckResult:
             warnings.append("pgvector not available")
     status = _status(failures=failures, warnings=warnings)
     reasons = failures + warnings
-    replica_connection = standby.status if standby else "not_configured"
-    replica_lag = standby.as_dict()["lag_seconds"] if standby else None
+    replica_connection, replica_lag = _ml_standby_section(standbys)
     body = _body(
         status,
         reasons,

@@ -1,4 +1,4 @@
-"""One log line per request: method, path, status, duration, caller's client, serving databases.
+"""One log line per request: method, path, status, duration, caller, the databases that served it.
 
 JSON lines when ``DEBUG`` is off (for log collectors), plain text when it is on (for a
 developer's terminal). The query string is left out: it may carry tokens or personal data.
@@ -18,30 +18,34 @@ from django.utils.functional import empty
 logger = logging.getLogger(__name__)
 
 
-def _client_id(request: HttpRequest) -> int | None:
+def _caller(request: HttpRequest) -> tuple[int | None, int | None]:
+    """The caller's client id and user id, when the request was authenticated."""
     user = request.__dict__.get("user")
     # Django's lazy user is resolved only if the view looked at it: reading it here would cost
     # a query on requests that never authenticated (health probes). DRF replaces it with the
     # authenticated user, so token-authenticated API calls are covered.
     if user is None or getattr(user, "_wrapped", None) is empty:
-        return None
+        return None, None
     if not user.is_authenticated:
-        return None
-    return getattr(user, "client_id", None)
+        return None, None
+    return getattr(user, "client_id", None), user.pk
 
 
 def request_fields(request: HttpRequest, response: HttpResponse, duration_ms: float) -> dict:
     """What is logged about one request."""
     routing = getattr(request, "db_routing", None)
+    client_id, user_id = _caller(request)
     return {
         "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
         "method": request.method,
         "path": request.path,
         "status": response.status_code,
         "duration_ms": round(duration_ms, 1),
-        "client_id": _client_id(request),
+        "client_id": client_id,
+        "user_id": user_id,
         "db_read_aliases": list(routing.read_aliases) if routing is not None else [],
         "db_wrote": bool(routing.wrote) if routing is not None else False,
+        "db_retries": routing.attempts if routing is not None else 0,
     }
 
 
@@ -50,9 +54,10 @@ def format_plain(fields: dict) -> str:
     aliases = ",".join(fields["db_read_aliases"]) or "-"
     client = fields["client_id"] if fields["client_id"] is not None else "-"
     wrote = " db_wrote" if fields["db_wrote"] else ""
+    retries = f" db_retries={fields['db_retries']}" if fields["db_retries"] else ""
     return (
         f"{fields['time']} {fields['method']} {fields['path']} {fields['status']} "
-        f"{fields['duration_ms']}ms client={client} db_reads={aliases}{wrote}"
+        f"{fields['duration_ms']}ms client={client} db_reads={aliases}{wrote}{retries}"
     )
 
 

@@ -1,72 +1,20 @@
 """Ask each database server, directly, whether it answers: the primary, the standbys, their lag.
 
-Probes run on the raw connection of the alias they check. Going through Django's cursor would
-let the standby failover wrapper answer from the primary, and the health report would then
-claim a dead standby is fine. Every probe runs in a short transaction with a local
-``statement_timeout``, and connecting is bounded by ``connect_timeout`` (DATABASES OPTIONS),
-so a probe of a dead or stuck server returns within a few seconds.
-
-Nothing here reports an exception's message: psycopg's messages name hosts, socket paths and
-users. Failures are summarised as "unreachable" or "query failed (<error class>)".
+Probes are time-bounded reads on each alias's own connection (``core.db.probe``); a server
+that the router already knows to be down is reported as such without another probe (the
+router's prober is trying it).
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
-import psycopg
 from django.conf import settings
-from django.db import DatabaseError, connections
 
 from core.db import replicas
+from core.db.probe import PRIMARY, UNREACHABLE, ProbeFailed, fetch
 
-logger = logging.getLogger(__name__)
-
-PROBE_STATEMENT_TIMEOUT_MS = 3000
-PRIMARY = "default"
-UNREACHABLE = "unreachable"
-
-
-class ProbeFailed(Exception):
-    """The server behind an alias did not answer a probe; ``reason`` is safe to show."""
-
-    def __init__(self, alias: str, reason: str) -> None:
-        super().__init__(f"{alias}: {reason}")
-        self.alias = alias
-        self.reason = reason
-
-    @property
-    def unreachable(self) -> bool:
-        return self.reason == UNREACHABLE
-
-
-def fetch(alias: str, sql: str, params: list | tuple | None = None) -> list[tuple]:
-    """Run one read on the server behind ``alias`` itself, time-bounded; raise ProbeFailed.
-
-    A persistent connection that went stale (its server restarted) is reopened once; a fresh
-    connection that fails is not retried, so a dead server costs one ``connect_timeout``.
-    """
-    connection = connections[alias]
-    attempts = 2 if connection.connection is not None else 1
-    for _ in range(attempts):
-        try:
-            connection.ensure_connection()
-            raw = connection.connection
-            with raw.transaction(), raw.cursor() as cursor:
-                cursor.execute(f"SET LOCAL statement_timeout = {PROBE_STATEMENT_TIMEOUT_MS}")
-                cursor.execute(sql, params)
-                return cursor.fetchall()
-        except (DatabaseError, psycopg.Error) as exc:
-            logger.warning("health probe on %s failed: %s", alias, type(exc).__name__)
-            raw = connection.connection
-            if raw is not None and not raw.closed and not raw.broken:
-                # The server answered with an error (a timeout...): reconnecting will not help.
-                failure = f"query failed ({type(exc).__name__})"
-                break
-            failure = UNREACHABLE
-            connection.close()
-    raise ProbeFailed(alias, failure)
+__all__ = ["PRIMARY", "UNREACHABLE", "ProbeFailed", "fetch"]
 
 
 @dataclass(frozen=True)
@@ -120,6 +68,8 @@ class StandbyStatus:
     server: str
     reachable: bool
     lag_seconds: float | None
+    # Why the router stopped using it, when it did (a read deadline, replay blocking reads...).
+    down_because: str | None = None
 
     @property
     def lagging(self) -> bool:
@@ -135,6 +85,8 @@ class StandbyStatus:
     def problem(self) -> str | None:
         """A one-line summary when reads cannot use this standby."""
         if not self.reachable:
+            if self.down_because and self.down_because != UNREACHABLE:
+                return f"{self.server} unreachable ({self.down_because})"
             return f"{self.server} unreachable"
         if self.lagging:
             return (
@@ -153,13 +105,16 @@ class StandbyStatus:
 
 
 def standby_status(alias: str, server: str | None = None) -> StandbyStatus:
-    """Probe the standby ``server`` through ``alias`` (``ml`` reaches the first standby)."""
+    """Probe the standby ``server`` through ``alias`` (an API or an ML alias of it)."""
     server = server or alias
+    known = replicas.health(server)
+    if known.down:
+        return StandbyStatus(alias, server, False, None, down_because=known.last_error)
     try:
         fetch(alias, "SELECT 1")
     except ProbeFailed as failed:
         if failed.unreachable:
-            # Tell the router too, so reads stop trying this standby for the retry window.
+            # Tell the router too, so reads stop trying this standby until it answers again.
             replicas.mark_down(server)
         return StandbyStatus(alias=alias, server=server, reachable=False, lag_seconds=None)
     lag = replicas.lag_seconds(alias, server)
@@ -167,8 +122,11 @@ def standby_status(alias: str, server: str | None = None) -> StandbyStatus:
 
 
 def standby_statuses() -> list[StandbyStatus]:
-    """Every configured standby, in ``REPLICA_ALIASES`` order."""
-    return [standby_status(alias) for alias in settings.REPLICA_ALIASES]
+    """Every configured standby, in configuration order."""
+    return [
+        standby_status(standby.read_alias or standby.ml_alias, standby.name)
+        for standby in settings.DATABASE_STANDBYS
+    ]
 
 
 def replica_section(standbys: list[StandbyStatus]) -> dict:

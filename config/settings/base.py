@@ -9,7 +9,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from core.db.config import build_databases, replica_aliases
+from core.db.config import build_databases
 from core.db.embedded import EmbeddedPostgres
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -61,43 +61,81 @@ else:
         "REPLICA_DATABASE_URLS", default=[EMBEDDED_DB.url(EMBEDDED_DB.standby)]
     )
 
-DATABASES = build_databases(
+# "session": direct connections (settings sent at connection start); "transaction": behind
+# PgBouncer in transaction mode (settings are the roles' and the standbys' own; see README).
+DATABASE_POOL_MODE = env.str("DATABASE_POOL_MODE", default="session")
+# A read on a standby that has not answered after this long is cut off and re-run elsewhere.
+REPLICA_READ_TIMEOUT = env.float("REPLICA_READ_TIMEOUT", default=2.0)
+if REPLICA_READ_TIMEOUT <= 0:
+    raise ImproperlyConfigured("REPLICA_READ_TIMEOUT must be a number of seconds above 0")
+_layout = build_databases(
     primary_url=DATABASE_URL,
     replica_urls=[url for url in REPLICA_DATABASE_URLS if url.strip()],
     conn_max_age=env.int("CONN_MAX_AGE", default=60),
     connect_timeout=env.int("DB_CONNECT_TIMEOUT", default=3),
     statement_timeout_ms=env.int("DB_STATEMENT_TIMEOUT_MS", default=30_000),
+    replica_read_timeout=REPLICA_READ_TIMEOUT,
+    pool_mode=DATABASE_POOL_MODE,
+    ml_url=env.str("ML_DATABASE_URL", default=""),
+    ml_user=env.str("ML_DATABASE_USER", default=""),
+    ml_password=env.str("ML_DATABASE_PASSWORD", default=""),
 )
-REPLICA_ALIASES = replica_aliases(DATABASES)
+DATABASES = _layout.databases
+DATABASE_STANDBYS = _layout.standbys
+DATABASE_SESSION_SETTINGS = _layout.session_settings
+REPLICA_ALIASES = _layout.replica_aliases
 DATABASE_ROUTERS = ["core.db.router.PrimaryReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Read-your-writes: a user who wrote reads from the primary for this long (across processes).
-REPLICA_PIN_SECONDS = env.float("REPLICA_PIN_SECONDS", default=10.0)
+# Read-your-writes: how long a user's last write position is remembered (its reads go to a
+# standby that has replayed it, else the primary).
+REPLICA_PIN_SECONDS = env.float("REPLICA_PIN_SECONDS", default=60.0)
 # A standby further behind than this is skipped.
 REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=5.0)
-# A standby that failed to answer is left alone for this long.
-REPLICA_RETRY_SECONDS = env.float("REPLICA_RETRY_SECONDS", default=5.0)
+# A server that failed is tried again (in the background) this often until it answers.
+REPLICA_RETRY_SECONDS = env.float("REPLICA_RETRY_SECONDS", default=2.0)
 
 # Similarity search: HNSW candidates per scan step, and the scan's upper bound when a filter
 # (the caller's client) discards most candidates. See docs/benchmarks.md for the measurements.
 VECTOR_EF_SEARCH = env.int("VECTOR_EF_SEARCH", default=200)
 VECTOR_MAX_SCAN_TUPLES = env.int("VECTOR_MAX_SCAN_TUPLES", default=20_000)
 
-try:
-    CACHES = {
-        "default": env.cache_url("CACHE_URL", default=f"filecache://{EMBEDDED_DB_DIR / 'cache'}")
-    }
-except (environ.ImproperlyConfigured, KeyError, ValueError) as exc:
-    raise ImproperlyConfigured(f"CACHE_URL is malformed ({exc})") from None
-try:
-    # Rate-limit counters: per process by default (cheap on every request); point it at a
-    # shared cache (redis://...) to count across processes and hosts.
-    CACHES["throttle"] = env.cache_url(
-        "THROTTLE_CACHE_URL", default="locmemcache://throttle?max_entries=100000"
-    )
-except (environ.ImproperlyConfigured, KeyError, ValueError) as exc:
-    raise ImproperlyConfigured(f"THROTTLE_CACHE_URL is malformed ({exc})") from None
+# The shared cache (read-your-writes positions, the token epoch, shared rate-limit counters):
+# calls give up after CACHE_SOCKET_TIMEOUT seconds, and a cache that failed is left alone for
+# CACHE_RETRY_SECONDS (core/redis_cache.py).
+CACHE_SOCKET_TIMEOUT = env.float("CACHE_SOCKET_TIMEOUT", default=0.25)
+CACHE_RETRY_SECONDS = env.float("CACHE_RETRY_SECONDS", default=5.0)
+REDIS_SCHEMES = ("redis", "rediss", "valkey", "valkeys")
+SHARED_REDIS_CACHE = "core.redis_cache.SharedRedisCache"
+
+
+def cache_config(variable: str, default: str) -> dict:
+    url = env.str(variable, default=default)
+    try:
+        config = env.cache_url_config(url)
+    except (environ.ImproperlyConfigured, KeyError, ValueError) as exc:
+        raise ImproperlyConfigured(f"{variable} is malformed ({exc})") from None
+    if not config:
+        raise ImproperlyConfigured(f"{variable} is empty")
+    if url.split("://", 1)[0] in REDIS_SCHEMES:
+        config["BACKEND"] = SHARED_REDIS_CACHE
+    return config
+
+
+CACHE_URL = env.str("CACHE_URL", default=f"filecache://{EMBEDDED_DB_DIR / 'cache'}")
+CACHES = {
+    "default": cache_config("CACHE_URL", CACHE_URL),
+    # Rate-limit counters: in the shared cache when it is Redis (counted across processes and
+    # instances, atomically), else per process (cheap on every request).
+    "throttle": cache_config(
+        "THROTTLE_CACHE_URL",
+        CACHE_URL
+        if CACHE_URL.split("://", 1)[0] in REDIS_SCHEMES
+        else "locmemcache://throttle?max_entries=100000",
+    ),
+}
+if CACHES["throttle"]["BACKEND"] == SHARED_REDIS_CACHE:
+    CACHES["throttle"]["KEY_PREFIX"] = "throttle"
 
 # ---- applications -----------------------------------------------------------------------
 INSTALLED_APPS = [

@@ -24,6 +24,8 @@ from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
+from core.db.state import current
+
 logger = logging.getLogger(__name__)
 
 
@@ -39,7 +41,8 @@ class SlidingWindowThrottleMixin:
         return caches["throttle"]
 
     def allow_request(self, request, view) -> bool:
-        if self.rate is None:
+        if self.rate is None or current().attempts:
+            # (A request re-run on another server after a standby failed was counted once.)
             return True
         key = self.get_cache_key(request, view)
         if key is None:

@@ -1,86 +1,100 @@
-"""Retry on the primary a read whose standby died under it, so replica loss never reaches a caller.
+"""Give up on a standby that fails under a read, so the read can be re-run elsewhere.
 
-An execute wrapper is installed on every standby connection (``ml`` included) when it
-connects. When a query fails because the standby failed (the connection broke, the server is
-shutting down, or replay cancelled the read; not a timeout or a bad query), the standby is marked
-down and the same statement is run on the primary; the caller's cursor is given the primary's
-result.
+An execute wrapper is installed on every standby connection (API and ML aliases) when it
+connects. It arms the read deadline of the current request (``core.db.deadline``) and, when a
+read fails because the standby failed rather than the query (the connection broke, the server
+is shutting down, the deadline cut it off, replay cancelled it or blocked it past
+``lock_timeout``), marks the standby down and raises ``StandbyUnavailable``. The routing
+middleware then re-runs the whole request once on another server (``core.db.middleware``):
+a request, unlike a cursor, can be re-run from its start, transactions and all.
 """
 
 from __future__ import annotations
 
 import logging
 
-from django.conf import settings
-from django.db import OperationalError, connections
+from django.db import DatabaseError, OperationalError
 from django.db.backends.signals import connection_created
 from django.dispatch import receiver
 
 from core.db import replicas
+from core.db.deadline import answered, armed
 from core.db.state import current
 
 logger = logging.getLogger(__name__)
 
-
-def _standby_of(alias: str) -> str | None:
-    if alias in settings.REPLICA_ALIASES:
-        return alias
-    if alias == "ml":
-        return replicas.ml_server()
-    return None
-
-
 # SQLSTATEs that mean the standby (not the query) failed: connection exceptions (08), the server
-# shutting down or restarting (57P01-57P03), and a recovery conflict cancelling the read (40001).
-STANDBY_GONE_STATES = ("08", "57P01", "57P02", "57P03", "40001")
+# shutting down or restarting (57P01-57P03), a recovery conflict cancelling the read (40001,
+# 40P01), and a read that queued behind replay past lock_timeout (55P03).
+STANDBY_GONE_STATES = ("08", "57P01", "57P02", "57P03")
+REPLAY_CONFLICT_STATES = ("40001", "40P01", "55P03")
 
 
-def standby_failed(connection, error: OperationalError) -> bool:
-    """True when ``error`` on a standby connection means the standby, not the query, failed."""
-    raw = connection.connection
-    if raw is None or raw.closed or raw.broken:
-        return True
-    sqlstate = getattr(error.__cause__, "sqlstate", None) or ""
-    return sqlstate.startswith(STANDBY_GONE_STATES)
+class StandbyUnavailable(OperationalError):
+    """A read failed because its standby did; the standby is marked down. Re-run it elsewhere."""
 
 
-def abandon_standby(connection, error: OperationalError) -> str | None:
-    """After ``error`` on ``connection``: if its standby failed, mark it down, close the session
-    and return the primary alias to re-run the read on; else None (the error stands).
+def _sqlstate(error: BaseException) -> str:
+    return getattr(error.__cause__, "sqlstate", None) or getattr(error, "sqlstate", None) or ""
+
+
+def failure_reason(connection, error: BaseException, *, cut_off: bool) -> tuple[str, bool] | None:
+    """Why the standby behind ``connection`` failed, and whether replay did it; None when the
+    query itself failed (a bad statement, a statement timeout): that error stands.
     """
-    server = _standby_of(connection.alias)
-    if server is None or not standby_failed(connection, error):
-        return None
-    replicas.mark_down(server, "connection lost during a query")
-    fallback = "ml_primary" if connection.alias == "ml" else "default"
-    logger.warning("standby %s lost mid-query; read retried on %s", server, fallback)
-    current().note_read(fallback)
-    connection.close()
-    return fallback
-
-
-def retry_on_primary(execute, sql, params, many, context):
-    """Execute wrapper: run the statement; if the standby is gone, run it on the primary."""
-    try:
-        return execute(sql, params, many, context)
-    except OperationalError as error:
-        connection = context["connection"]
-        # Inside a transaction the whole unit must be re-run, which only its owner can do.
-        fallback = None if connection.in_atomic_block else abandon_standby(connection, error)
-        if fallback is None:
-            raise
-    primary_cursor = connections[fallback].cursor()
-    if many:
-        primary_cursor.executemany(sql, params)
-    else:
-        primary_cursor.execute(sql, params)
-    # The caller fetches from this wrapper's DB-API cursor: hand it the primary's.
-    context["cursor"].cursor = primary_cursor.cursor
+    if cut_off:
+        return "no answer within the read deadline", False
+    state = _sqlstate(error)
+    if state.startswith(REPLAY_CONFLICT_STATES):
+        return "replay cancelled or blocked a read", True
+    raw = connection.connection
+    if raw is None or raw.closed or raw.broken or state.startswith(STANDBY_GONE_STATES):
+        return "connection lost during a read", False
     return None
+
+
+def give_up_standby(connection, error: BaseException, *, cut_off: bool = False) -> None:
+    """If ``error`` on ``connection`` means its standby failed: mark it down, close the session
+    and raise StandbyUnavailable. Otherwise return (the caller re-raises ``error``).
+    """
+    server = replicas.server_of(connection.alias)
+    if server is None:
+        return
+    found = failure_reason(connection, error, cut_off=cut_off)
+    if found is None:
+        return
+    reason, replay_conflict = found
+    replicas.mark_down(server, reason, replay_conflict=replay_conflict)
+    connection.close()
+    raise StandbyUnavailable(f"standby {server}: {reason}") from error
+
+
+def guard_standby_read(execute, sql, params, many, context):
+    """Execute wrapper of standby connections: the read deadline, and giving up on failure."""
+    connection = context["connection"]
+    raw = connection.connection
+    server = replicas.server_of(connection.alias)
+    alarm = None
+    try:
+        with armed(
+            raw.fileno() if raw is not None else None,
+            current().read_deadline,
+            server=server,
+            probe=replicas.sign_of_life(connection.alias),
+        ) as alarm:
+            result = execute(sql, params, many, context)
+    except DatabaseError as error:
+        give_up_standby(connection, error, cut_off=alarm is not None and alarm.fired)
+        raise
+    answered(server)
+    return result
 
 
 @receiver(connection_created)
-def install_failover(sender, connection, **kwargs) -> None:
-    """Give each new standby connection the failover wrapper (once)."""
-    if _standby_of(connection.alias) and retry_on_primary not in connection.execute_wrappers:
-        connection.execute_wrappers.append(retry_on_primary)
+def install_guard(sender, connection, **kwargs) -> None:
+    """Give each new standby connection the guard (once)."""
+    if (
+        replicas.server_of(connection.alias) is not None
+        and guard_standby_read not in connection.execute_wrappers
+    ):
+        connection.execute_wrappers.append(guard_standby_read)

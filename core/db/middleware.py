@@ -1,20 +1,25 @@
-"""Per-request database routing: a fresh routing scope, and 503 when the database is down."""
+"""Per-request database routing: a routing scope, read-your-writes positions, re-running a request
+whose standby failed under it, and 503 when the database is down.
+"""
 
 from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from core.db.state import pin_user, request_scope
+from core.db.failover import StandbyUnavailable
+from core.db.replicas import primary_wal_position
+from core.db.state import RoutingState, pin_user, request_scope
 
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
 UNAVAILABLE_DETAIL = "The database is unavailable; retry shortly."
-
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 QUERY_CANCELED = "57014"  # statement_timeout
 
@@ -37,8 +42,21 @@ def database_error_response(error: Exception) -> JsonResponse:
     return response
 
 
+def _reads_only(request: HttpRequest, view_func) -> bool:
+    """Safe methods, and actions a view declares as reads (a search that POSTs its vector)."""
+    if request.method in SAFE_METHODS:
+        return True
+    actions = getattr(view_func, "actions", None) or {}
+    action = actions.get((request.method or "").lower())
+    return action is not None and action in getattr(
+        getattr(view_func, "cls", None), "read_actions", ()
+    )
+
+
 class DatabaseRoutingMiddleware:
-    """Open a routing scope per request and pin users who wrote to the primary."""
+    """Open a routing scope per request; pin users who wrote to their WAL position; re-run a
+    read-only request whose standby failed under it on another server.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -46,7 +64,13 @@ class DatabaseRoutingMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         session = getattr(request, "session", None)
         session_user = session.get(SESSION_KEY) if session is not None else None
-        with request_scope(user_id=int(session_user) if session_user else None) as state:
+        with request_scope(
+            user_id=int(session_user) if session_user else None,
+            read_deadline=settings.REPLICA_READ_TIMEOUT,
+        ) as state:
+            # Until the view says it only reads, a request that may write validates against
+            # the primary.
+            state.primary_reads = request.method not in SAFE_METHODS
             request.db_routing = state
             response = self.get_response(request)
             if state.wrote and response.status_code < 500:
@@ -54,10 +78,38 @@ class DatabaseRoutingMiddleware:
                 user_id = state.user_id or (user.pk if user and user.is_authenticated else None)
                 if user_id is not None:
                     # Read-your-writes for this user's next requests, in every process.
-                    pin_user(user_id)
+                    pin_user(user_id, primary_wal_position())
         return response
 
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> None:
+        state: RoutingState = request.db_routing
+        if _reads_only(request, view_func):
+            state.primary_reads = False
+            state.retryable = True
+            if request.method not in SAFE_METHODS:
+                # Read the body now, so that a re-run can read it again.
+                request.body  # noqa: B018
+
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, StandbyUnavailable):
+            return self._run_elsewhere(request, exception)
         if isinstance(exception, OperationalError | InterfaceError):
             return database_error_response(exception)
         return None
+
+    def _run_elsewhere(self, request: HttpRequest, failure: StandbyUnavailable) -> HttpResponse:
+        """Re-run the view: the failed standby is down now, so its reads go elsewhere. Each
+        failure takes one standby out; with all of them out, the primary answers.
+        """
+        state: RoutingState = request.db_routing
+        match = request.resolver_match
+        if not state.retryable or state.wrote or match is None:
+            return database_error_response(failure)
+        while state.attempts < len(settings.DATABASE_STANDBYS):
+            state.attempts += 1
+            logger.warning("%s %s re-run elsewhere: %s", request.method, request.path, failure)
+            try:
+                return match.func(request, *match.args, **match.kwargs)
+            except StandbyUnavailable as again:
+                failure = again
+        return database_error_response(failure)

@@ -1,26 +1,48 @@
-"""Which standbys may serve reads right now: connection health, lag, retry windows.
+"""Which servers may serve reads right now: reachability, replay lag, replay position.
 
-The state is per process. A standby that fails to connect (or dies under a query) is marked
-down for ``REPLICA_RETRY_SECONDS``; one whose replay lag exceeds ``REPLICA_MAX_LAG_SECONDS``
-is skipped until it catches up. Lag is measured at most once a second per standby.
+The state is per process and per server (a standby, or the primary ``default``):
+
+- A server that fails (it does not connect, a read on it breaks or passes its deadline, replay
+  cancels or blocks a read) is *marked down*. Requests never try a server that is down: a
+  prober thread tries it again every ``REPLICA_RETRY_SECONDS`` and lets it back once it
+  answers (and, after a replay conflict, once replay has moved on). A server that stops
+  answering therefore costs one request one read deadline, once.
+- A standby whose replay lag exceeds ``REPLICA_MAX_LAG_SECONDS`` is skipped until it catches up.
+  Lag is measured at most once a second per standby, in the request that needs it.
+- The replay position of each standby is remembered (it only moves forward), so a user pinned
+  to a WAL position (read-your-writes) costs a query only while no standby is known to have
+  reached it.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
+import logging
+import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
 from django.conf import settings
 from django.db import DatabaseError, connections
 
+from core.db import deadline
+from core.db.config import PRIMARY, Standby
+
 LAG_CHECK_INTERVAL = 1.0
+# A standby found behind a pin is asked again no sooner than this.
+REPLAY_RECHECK_SECONDS = 0.05
+PROBE_TICK_SECONDS = 0.25
+# A sign-of-life probe that got no answer in this long is abandoned (the read's deadline has
+# long decided by then).
+PROBE_GIVE_UP_SECONDS = 5.0
 
 # Caught up (everything received is replayed) and still streaming: no lag. Otherwise the lag
 # is the age of the last replayed commit: a standby that silently stopped streaming ages too.
-LAG_SQL = """
+STATUS_SQL = """
 SELECT CASE
     WHEN NOT pg_is_in_recovery() THEN 0
     WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn()
@@ -28,48 +50,160 @@ SELECT CASE
              SELECT 1 FROM pg_stat_wal_receiver WHERE coalesce(status, 'streaming') = 'streaming'
          ) THEN 0
     ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0)
-END::float8
+END::float8,
+    (coalesce(pg_last_wal_replay_lsn(), '0/0') - '0/0'::pg_lsn)::int8,
+    (coalesce(pg_last_wal_receive_lsn(), '0/0') - '0/0'::pg_lsn)::int8
 """
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
-class ReplicaHealth:
-    """What this process last learnt about one standby."""
+class ServerHealth:
+    """What this process last learnt about one server."""
 
-    down_until: float = 0.0
+    down: bool = False
+    retry_at: float = 0.0
+    last_error: str | None = None
+    # Marked down because replay cancelled or blocked a read: let back once replay moved on.
+    stuck_at_lsn: int | None = None
     lag_seconds: float | None = None
     lag_checked_at: float = float("-inf")
-    last_error: str | None = None
+    replay_lsn: int = 0
+    replay_checked_at: float = float("-inf")
 
 
-_health: dict[str, ReplicaHealth] = {}
+_health: dict[str, ServerHealth] = {}
 _lock = threading.Lock()
 _round_robin = itertools.count()
+_prober: tuple[int, threading.Thread] | None = None
 
 
-def health(server: str) -> ReplicaHealth:
+def health(server: str) -> ServerHealth:
     entry = _health.get(server)
     if entry is None:
         with _lock:
-            entry = _health.setdefault(server, ReplicaHealth())
+            entry = _health.setdefault(server, ServerHealth())
     return entry
 
 
-def ml_server() -> str | None:
-    """The standby behind the ``ml`` alias (the first one), or None when ``ml`` is the primary."""
-    return settings.REPLICA_ALIASES[0] if settings.REPLICA_ALIASES else None
+def standbys() -> tuple[Standby, ...]:
+    return settings.DATABASE_STANDBYS
 
 
-def mark_down(server: str, error: str = "unreachable") -> None:
+def server_of(alias: str) -> str | None:
+    """The standby that ``alias`` reaches (None for the primary's aliases)."""
+    for standby in standbys():
+        if alias in (standby.read_alias, standby.ml_alias):
+            return standby.name
+    return None
+
+
+def _status_alias(server: str) -> str:
+    """An alias that reaches ``server``, to ask it how it is."""
+    if server == PRIMARY:
+        return PRIMARY
+    for standby in standbys():
+        if standby.name == server:
+            return standby.read_alias or standby.ml_alias
+    raise KeyError(server)
+
+
+def sign_of_life(alias: str) -> Callable[[], None]:
+    """A probe for the read deadline: ``SELECT 1`` on a fresh session of ``alias``'s server (in
+    the calling thread's own connection), raising when it gets no answer.
+    """
+    probe = _probes.get(alias)
+    if probe is None:
+        probe = _probes.setdefault(alias, functools.partial(_select_one, alias))
+    return probe
+
+
+def _select_one(alias: str) -> None:
+    connection = connections[alias]
+    try:
+        connection.ensure_connection()
+        raw = connection.connection
+        with deadline.armed(raw.fileno(), PROBE_GIVE_UP_SECONDS), raw.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    finally:
+        connection.close()
+
+
+_probes: dict[str, Callable[[], None]] = {}
+
+
+# ---- down and up ------------------------------------------------------------------------
+
+
+def mark_down(server: str, error: str = "unreachable", *, replay_conflict: bool = False) -> None:
+    """Stop sending reads to ``server``; the prober lets it back once it answers again."""
     entry = health(server)
-    entry.down_until = time.monotonic() + settings.REPLICA_RETRY_SECONDS
+    if not entry.down:
+        logger.warning("%s marked down: %s", server, error)
+    entry.down = True
+    entry.retry_at = time.monotonic() + settings.REPLICA_RETRY_SECONDS
     entry.last_error = error
+    entry.stuck_at_lsn = entry.replay_lsn if replay_conflict else None
     entry.lag_seconds = None
     entry.lag_checked_at = float("-inf")
+    _ensure_prober()
+
+
+def _mark_up(server: str) -> None:
+    entry = health(server)
+    if entry.down:
+        logger.warning("%s answers again", server)
+    entry.down = False
+    entry.last_error = None
+    entry.stuck_at_lsn = None
 
 
 def is_down(server: str) -> bool:
-    return time.monotonic() < health(server).down_until
+    return health(server).down
+
+
+# ---- asking a server ---------------------------------------------------------------------
+
+
+def _observe(alias: str, server: str) -> bool:
+    """Ask ``server`` (through ``alias``) for its lag and replay position; False on failure."""
+    entry = health(server)
+    connection = connections[alias]
+    for attempt in range(2):
+        if not connects(alias, server):
+            return False
+        raw = connection.connection
+        alarm = None
+        try:
+            # The raw connection: a failure here marks the standby down, nothing else.
+            with (
+                deadline.armed(
+                    raw.fileno(),
+                    settings.REPLICA_READ_TIMEOUT,
+                    server=server,
+                    probe=sign_of_life(alias),
+                ) as alarm,
+                raw.cursor() as cursor,
+            ):
+                cursor.execute(STATUS_SQL)
+                lag, replay, _ = cursor.fetchone()
+            deadline.answered(server)
+        except psycopg.Error:
+            connection.close()
+            cut_off = alarm is not None and alarm.fired
+            if cut_off or attempt:
+                mark_down(server, "no answer within the read deadline" if cut_off else "failing")
+                return False
+            # A connection opened before the standby restarted fails once: reconnect, retry.
+            continue
+        now = time.monotonic()
+        entry.lag_seconds = float(lag)
+        entry.lag_checked_at = now
+        entry.replay_lsn = max(entry.replay_lsn, int(replay))
+        entry.replay_checked_at = now
+        return True
+    return False
 
 
 def connects(alias: str, server: str) -> bool:
@@ -99,63 +233,165 @@ def connects(alias: str, server: str) -> bool:
 def lag_seconds(alias: str, server: str, *, max_age: float = LAG_CHECK_INTERVAL) -> float | None:
     """Replay lag of ``server`` in seconds, measured through ``alias``; None when unreachable."""
     entry = health(server)
-    now = time.monotonic()
-    if now - entry.lag_checked_at < max_age:
+    if time.monotonic() - entry.lag_checked_at < max_age:
         return entry.lag_seconds
-    for attempt in range(2):
-        if not connects(alias, server):
-            return None
-        try:
-            # The raw connection: a failure here must mark the standby down, not fail over.
-            with connections[alias].connection.cursor() as cursor:
-                cursor.execute(LAG_SQL)
-                entry.lag_seconds = float(cursor.fetchone()[0])
-            break
-        except psycopg.Error:
-            # A connection opened before the standby restarted fails once: reconnect and retry.
-            connections[alias].close()
-            if attempt:
-                mark_down(server)
-                return None
-    entry.lag_checked_at = now
+    if not _observe(alias, server):
+        return None
     return entry.lag_seconds
 
 
-def is_usable(alias: str, server: str, *, max_lag: float | None = None) -> bool:
-    """True when ``alias`` (a connection to ``server``) can serve a read now."""
+def has_replayed(alias: str, server: str, position: int) -> bool:
+    """Whether ``server`` has replayed WAL up to ``position`` (asked only when not yet known)."""
+    entry = health(server)
+    if entry.replay_lsn >= position:
+        return True
+    if time.monotonic() - entry.replay_checked_at < REPLAY_RECHECK_SECONDS:
+        return False
+    return _observe(alias, server) and entry.replay_lsn >= position
+
+
+def is_usable(
+    alias: str, server: str, *, max_lag: float | None = None, position: int | None = None
+) -> bool:
+    """True when ``alias`` (a connection to ``server``) can serve a read now.
+
+    ``position``: the read must see WAL up to there (read-your-writes).
+    """
     if is_down(server):
         return False
     lag = lag_seconds(alias, server)
     limit = settings.REPLICA_MAX_LAG_SECONDS if max_lag is None else max_lag
     if lag is None or lag > limit:
         return False
+    if position is not None and not has_replayed(alias, server, position):
+        return False
     # Checked last: the lag query may have been the read that found the session closed (a
     # shutting-down server's farewell arrives with the result), and nothing reads after this.
     return connects(alias, server)
 
 
-def choose_replica(*, max_lag: float | None = None) -> str | None:
-    """A usable standby alias, round-robin across several; None when none is usable.
-
-    ``max_lag`` overrides ``REPLICA_MAX_LAG_SECONDS`` (``inf``: any reachable standby).
-    """
-    aliases = settings.REPLICA_ALIASES
-    if not aliases:
+def _choose(
+    candidates: list[tuple[str, str]], *, max_lag: float | None, position: int | None
+) -> str | None:
+    if not candidates:
         return None
     start = next(_round_robin)
-    for offset in range(len(aliases)):
-        alias = aliases[(start + offset) % len(aliases)]
-        if is_usable(alias, alias, max_lag=max_lag):
+    for offset in range(len(candidates)):
+        alias, server = candidates[(start + offset) % len(candidates)]
+        if is_usable(alias, server, max_lag=max_lag, position=position):
             return alias
     return None
 
 
+def choose_replica(*, max_lag: float | None = None, position: int | None = None) -> str | None:
+    """A usable standby alias for API reads, round-robin; None when none is usable.
+
+    ``max_lag`` overrides ``REPLICA_MAX_LAG_SECONDS`` (``inf``: any reachable standby).
+    """
+    candidates = [(s.read_alias, s.name) for s in standbys() if s.read_alias is not None]
+    return _choose(candidates, max_lag=max_lag, position=position)
+
+
+def choose_ml(*, max_lag: float | None = None, position: int | None = None) -> str | None:
+    """A usable ML alias: the dedicated ML standby first, then any standby, round-robin."""
+    dedicated = [(s.ml_alias, s.name) for s in standbys() if s.read_alias is None]
+    shared = [(s.ml_alias, s.name) for s in standbys() if s.read_alias is not None]
+    return _choose(dedicated, max_lag=max_lag, position=position) or _choose(
+        shared, max_lag=max_lag, position=position
+    )
+
+
 def primary_reachable() -> bool:
-    """False while the primary is known to be down (it is retried after the retry window)."""
-    return not is_down("default") and connects("default", "default")
+    """False while the primary is known to be down (the prober tries it again)."""
+    return not is_down(PRIMARY) and connects(PRIMARY, PRIMARY)
+
+
+def primary_answers() -> bool:
+    """Whether the primary can be reached now, even while this process believes it is down.
+
+    For a read that nothing else may serve (its user's write is on no standby yet): right after
+    the primary comes back, this process may not have noticed.
+    """
+    if primary_reachable():
+        return True
+    connection = connections[PRIMARY]
+    try:
+        connection.close()
+        connection.ensure_connection()
+    except DatabaseError:
+        connection.close()
+        return False
+    _mark_up(PRIMARY)
+    return True
+
+
+# ---- the prober --------------------------------------------------------------------------
+
+
+def _probe(server: str) -> None:
+    """Ask a server that is down whether it answers again (in the prober thread)."""
+    entry = health(server)
+    connection = connections[_status_alias(server)]
+    try:
+        connection.ensure_connection()
+        raw = connection.connection
+        with deadline.armed(raw.fileno(), settings.REPLICA_READ_TIMEOUT), raw.cursor() as cursor:
+            cursor.execute(STATUS_SQL)
+            lag, replay, received = cursor.fetchone()
+    except (DatabaseError, psycopg.Error):
+        entry.retry_at = time.monotonic() + settings.REPLICA_RETRY_SECONDS
+        return
+    finally:
+        connection.close()
+    replay, received = int(replay), int(received)
+    if entry.stuck_at_lsn is not None and replay <= entry.stuck_at_lsn and replay < received:
+        # Replay has not moved since it cancelled or blocked a read: still stuck.
+        entry.retry_at = time.monotonic() + settings.REPLICA_RETRY_SECONDS
+        return
+    entry.replay_lsn = max(entry.replay_lsn, replay)
+    entry.replay_checked_at = time.monotonic()
+    entry.lag_seconds = float(lag)
+    entry.lag_checked_at = time.monotonic()
+    _mark_up(server)
+
+
+def _probe_loop() -> None:
+    while True:
+        time.sleep(PROBE_TICK_SECONDS)
+        now = time.monotonic()
+        for server, entry in list(_health.items()):
+            if entry.down and entry.retry_at <= now:
+                try:
+                    _probe(server)
+                except Exception:  # the prober must outlive anything one probe does
+                    logger.exception("probing %s failed", server)
+                    entry.retry_at = time.monotonic() + settings.REPLICA_RETRY_SECONDS
+
+
+def _ensure_prober() -> None:
+    global _prober
+    pid = os.getpid()
+    if _prober is not None and _prober[0] == pid and _prober[1].is_alive():
+        return
+    with _lock:
+        if _prober is None or _prober[0] != pid or not _prober[1].is_alive():
+            thread = threading.Thread(target=_probe_loop, name="server-prober", daemon=True)
+            thread.start()
+            _prober = (pid, thread)
 
 
 def reset() -> None:
     """Forget everything learnt (tests, and after an operator restarts a standby)."""
     with _lock:
         _health.clear()
+
+
+def primary_wal_position() -> int | None:
+    """The primary's WAL insert position now (past every commit so far); None if unreadable."""
+    try:
+        with connections[PRIMARY].cursor() as cursor:
+            cursor.execute("SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::int8")
+            return int(cursor.fetchone()[0])
+    except DatabaseError:
+        logger.warning("the primary's WAL position is unreadable after a write")
+        return None

@@ -1,16 +1,20 @@
-"""The database router: writes to the primary, reads to a healthy standby, ML work to ``ml``.
+"""The database router: writes to the primary, reads to a healthy standby, ML work to an ML session.
 
 Rules, in order:
 1. Writes go to ``default`` (``ml_primary`` inside ``ml_session(read_only=False)``); migrations
    run only on ``default``.
-2. Reads go to the primary while the primary is inside an atomic block, or when this unit of
-   work (or this user, within ``REPLICA_PIN_SECONDS``) has written: read-your-writes. When the
-   primary is unreachable, such a pinned read is served by a standby rather than failing.
-3. Reads of ML models, and reads inside ``ml_session()``, go to ``ml``.
-4. Other reads go to a usable standby, round-robin.
-5. With no usable standby, reads go to the primary (ML reads to ``ml_primary``, which keeps the
-   ML session settings); with the primary down too, a lagging standby still answers. A read
-   whose standby dies mid-query is retried on the primary (``core.db.failover``).
+2. Reads go to the primary while the primary is inside an atomic block, once this request has
+   written, and in a request that is going to write (what it validates, it validates against
+   the primary).
+3. Read-your-writes: a user who wrote recently (``core.db.state``) reads from a standby whose
+   replay has reached the WAL position of that write, else from the primary (even while this
+   process believes the primary is down: it may just have come back).
+4. Reads of ML models, and reads inside ``ml_session()``, go to an ML session on a healthy
+   standby (a dedicated one first, when ``ML_DATABASE_URL`` names one), else ``ml_primary``.
+5. Other reads go to a usable standby, round-robin.
+6. With no usable standby, reads go to the primary; with the primary down too, a lagging standby
+   still answers. A read whose standby fails is re-run on another server by the routing
+   middleware (``core.db.failover``).
 """
 
 from __future__ import annotations
@@ -19,36 +23,48 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterator
 
-from django.db import InterfaceError, OperationalError, connections
+from django.db import InterfaceError, OperationalError, connections, transaction
 
 from core.db import replicas
+from core.db.config import ML_PRIMARY, PRIMARY
 from core.db.state import current
 
 ML_APPS = frozenset({"mlmonitoring"})
+ANY_LAG = float("inf")
 
 logger = logging.getLogger(__name__)
 
 
 def _primary_in_atomic_block() -> bool:
-    return connections["default"].in_atomic_block
+    return connections[PRIMARY].in_atomic_block
+
+
+def _standby_read(*, ml: bool, position: int | None, max_lag: float | None = None) -> str | None:
+    if ml:
+        return replicas.choose_ml(max_lag=max_lag, position=position)
+    return replicas.choose_replica(max_lag=max_lag, position=position)
+
+
+def _routed_read(*, ml: bool, position: int | None) -> str:
+    primary = ML_PRIMARY if ml else PRIMARY
+    alias = _standby_read(ml=ml, position=position)
+    if alias is not None:
+        return alias
+    if position is not None:
+        # This user's write is on no usable standby yet: only the primary has it.
+        if replicas.primary_answers():
+            return primary
+        logger.warning("primary down and no standby has replayed the user's last write")
+        return _standby_read(ml=ml, position=position, max_lag=ANY_LAG) or primary
+    if replicas.primary_reachable():
+        return primary
+    # The primary is down too: a lagging standby still answers.
+    return _standby_read(ml=ml, position=None, max_lag=ANY_LAG) or primary
 
 
 def ml_read_alias() -> str:
-    """The alias ML reads use right now: ``ml`` on a usable standby, else ``ml_primary``."""
-    server = replicas.ml_server()
-    if server is None or replicas.is_usable("ml", server):
-        return "ml"
-    if replicas.primary_reachable():
-        return "ml_primary"
-    # The primary is down too: a lagging standby still answers.
-    return "ml" if replicas.is_usable("ml", server, max_lag=float("inf")) else "ml_primary"
-
-
-def _fallback_read_alias() -> str:
-    """No standby is fresh enough: the primary, or, when it is down, any standby that answers."""
-    if replicas.primary_reachable():
-        return "default"
-    return replicas.choose_replica(max_lag=float("inf")) or "default"
+    """The alias ML reads use right now (for a caller with no recent write)."""
+    return _routed_read(ml=True, position=None)
 
 
 def read_alias(*, ml: bool = False) -> str:
@@ -56,16 +72,15 @@ def read_alias(*, ml: bool = False) -> str:
     state = current()
     ml = ml or state.ml_mode is not None
     if state.ml_mode == "write":
-        alias = "ml_primary"
+        alias = ML_PRIMARY
     elif _primary_in_atomic_block():
         # Only this connection sees the open transaction's own writes.
-        alias = "default"
-    elif state.reads_primary() and replicas.primary_reachable():
-        alias = "ml_primary" if ml else "default"
-    elif ml:
-        alias = ml_read_alias()
+        alias = PRIMARY
+    elif state.wrote or (state.primary_reads and replicas.primary_reachable()):
+        # Having written, this request has seen the primary answer.
+        alias = ML_PRIMARY if ml else PRIMARY
     else:
-        alias = replicas.choose_replica() or _fallback_read_alias()
+        alias = _routed_read(ml=ml, position=state.pin())
     state.note_read(alias)
     return alias
 
@@ -79,28 +94,35 @@ class PrimaryReplicaRouter:
     def db_for_write(self, model, **hints) -> str:
         state = current()
         state.wrote = True
-        return "ml_primary" if state.ml_mode == "write" else "default"
+        return ML_PRIMARY if state.ml_mode == "write" else PRIMARY
 
     def allow_relation(self, obj1, obj2, **hints) -> bool:
         # Every alias is a session on the same cluster (a primary or its physical standby).
         return True
 
     def allow_migrate(self, db: str, app_label: str, model_name=None, **hints) -> bool:
-        return db == "default"
+        return db == PRIMARY
 
 
 @contextlib.contextmanager
 def ml_session(*, read_only: bool = True) -> Iterator[str]:
-    """ORM reads inside go to the ML session (``statement_timeout=300s``, ``work_mem=256MB``...).
+    """ORM reads inside go to an ML session (``statement_timeout=300s``, ``work_mem=256MB``...).
 
     Yields the alias in use, for raw SQL. ``read_only=False`` gives the primary with the same
-    tuning (``ml_primary``), for ML writes: reads and writes inside then both go there.
+    tuning (``ml_primary``), for ML writes: everything inside then runs there, in one
+    transaction that is read-write although the ML session's default is read-only.
     """
     state = current()
     previous = state.ml_mode
     state.ml_mode = "read" if read_only else "write"
     try:
-        yield read_alias(ml=True)
+        if read_only:
+            yield read_alias(ml=True)
+        else:
+            with transaction.atomic(using=ML_PRIMARY):
+                with connections[ML_PRIMARY].cursor() as cursor:
+                    cursor.execute("SET TRANSACTION READ WRITE")
+                yield ML_PRIMARY
     finally:
         state.ml_mode = previous
 
@@ -112,7 +134,7 @@ def primary_first[T](read: Callable[[str | None], T]) -> tuple[T, bool]:
     """
     if replicas.primary_reachable():
         try:
-            return read("default"), True
+            return read(PRIMARY), True
         except (OperationalError, InterfaceError):
             logger.warning("a read on the primary failed; a standby answers")
     return read(None), False

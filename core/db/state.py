@@ -1,8 +1,11 @@
 """Per-request routing state, kept in a contextvar (safe under threads and ASGI alike).
 
-A request (or any other unit of work: a command, a thread) writes -> its later reads go to the
-primary. A user who wrote is pinned to the primary for ``REPLICA_PIN_SECONDS`` across processes,
-through the cache, so their next request reads their own writes even when the standby lags.
+Read-your-writes works by WAL position, as GitLab's database load balancer does. When a request
+that wrote has been answered, the primary's WAL insert position is stored in the shared cache
+for that user (``pin_user``). Each later request of the user reads it back (``identify``) and
+reads only from a standby whose replay position has reached it, else from the primary. The pin
+is right however far a standby lags, it holds across processes and instances (through the shared
+cache), and it stops costing anything as soon as the standbys have caught up.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.cache import cache
 
-PIN_KEY = "db-routing:pin:{user_id}"
+PIN_KEY = "db-routing:lsn:{user_id}"
+# A write whose WAL position could not be read: no standby qualifies until the pin expires.
+PRIMARY_ONLY = 2**63 - 1
 
 logger = logging.getLogger(__name__)
 
@@ -28,22 +33,33 @@ class RoutingState:
     wrote: bool = False
     user_id: int | None = None
     ml_mode: str | None = None  # None, "read" (ml_session()) or "write" (read_only=False)
+    # Deadline of each read on a standby (seconds), set for requests; None: no deadline.
+    read_deadline: float | None = None
+    # A request that is going to write reads what it validates against from the primary.
+    primary_reads: bool = False
+    # Whether the request only reads, so that it can be re-run after a standby failed under it,
+    # and how many times it was.
+    retryable: bool = False
+    attempts: int = 0
     read_aliases: list[str] = field(default_factory=list)
-    _pinned: bool | None = None
+    _pin: int | None = None
+    _pin_known: bool = False
 
-    def reads_primary(self) -> bool:
-        """Read-your-writes: this unit of work, or this user recently, wrote."""
-        if self.wrote:
-            return True
+    def pin(self) -> int | None:
+        """The WAL position this user's reads must see (None: no recent write)."""
         if self.user_id is None:
-            return False
-        if self._pinned is None:
+            return None
+        if not self._pin_known:
             try:
-                self._pinned = bool(cache.get(PIN_KEY.format(user_id=self.user_id)))
-            except Exception:  # any cache backend's error: read from the primary to be safe
+                self._set_pin(cache.get(PIN_KEY.format(user_id=self.user_id)))
+            except Exception:  # any cache backend's error: only the primary is safe
                 logger.warning("routing cache unreadable; reading from the primary")
-                self._pinned = True
-        return self._pinned
+                self._set_pin(PRIMARY_ONLY)
+        return self._pin
+
+    def _set_pin(self, value: object) -> None:
+        self._pin = int(value) if isinstance(value, int) else None
+        self._pin_known = True
 
     def note_read(self, alias: str) -> None:
         if alias not in self.read_aliases:
@@ -63,9 +79,11 @@ def current() -> RoutingState:
 
 
 @contextlib.contextmanager
-def request_scope(*, user_id: int | None = None) -> Iterator[RoutingState]:
+def request_scope(
+    *, user_id: int | None = None, read_deadline: float | None = None
+) -> Iterator[RoutingState]:
     """A fresh routing state for one request (or another unit of work)."""
-    state = RoutingState(user_id=user_id)
+    state = RoutingState(user_id=user_id, read_deadline=read_deadline)
     token = _state.set(state)
     try:
         yield state
@@ -83,7 +101,7 @@ def identify(user_id: int, *, also_read: tuple[str, ...] = ()) -> dict | None:
     state = current()
     if state.user_id != user_id:
         state.user_id = user_id
-        state._pinned = None
+        state._pin_known = False
     if not also_read:
         return {}
     pin = PIN_KEY.format(user_id=user_id)
@@ -91,19 +109,27 @@ def identify(user_id: int, *, also_read: tuple[str, ...] = ()) -> dict | None:
         found = cache.get_many([pin, *also_read])
     except Exception:  # any cache backend's error
         logger.warning("routing cache unreadable; reading from the primary")
-        state._pinned = True
+        state._set_pin(PRIMARY_ONLY)
         return None
-    if state._pinned is None:
-        state._pinned = bool(found.get(pin))
+    if not state._pin_known:
+        state._set_pin(found.get(pin))
     return found
 
 
-def pin_user(user_id: int) -> None:
-    """Send this user's reads to the primary for ``REPLICA_PIN_SECONDS``, in every process."""
+def pin_user(user_id: int, position: int | None) -> None:
+    """Make this user's reads, in every process, wait for WAL ``position`` (None: unknown).
+
+    The stored position only moves forward: of two concurrent writes, the later one wins.
+    """
+    key = PIN_KEY.format(user_id=user_id)
+    position = PRIMARY_ONLY if position is None else position
     try:
-        cache.set(PIN_KEY.format(user_id=user_id), 1, timeout=settings.REPLICA_PIN_SECONDS)
+        stored = cache.get(key)
+        if isinstance(stored, int) and stored >= position:
+            return
+        cache.set(key, position, timeout=settings.REPLICA_PIN_SECONDS)
     except Exception:  # the write succeeded; a lost pin must not turn it into an error
-        logger.warning("routing cache unwritable; user %s not pinned to the primary", user_id)
+        logger.warning("routing cache unwritable; user %s not pinned", user_id)
 
 
 def reset() -> None:

@@ -7,13 +7,8 @@ standby went away, and no request may hang or answer 500.
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
-from dataclasses import dataclass, field
 
 import pytest
 from django.db import connections
@@ -21,6 +16,7 @@ from django.db import connections
 from core.db import replicas
 from core.db.router import read_alias
 from core.db.state import request_scope
+from core.drills import Load, Outcome, call
 from core.testing import standby_delay, wait_for_standby
 from issues.models import Issue
 from issues.tests.factories import IssueFactory
@@ -28,74 +24,6 @@ from users.models import ApiToken
 from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
-
-
-@dataclass
-class Outcome:
-    """One request's result."""
-
-    kind: str
-    status: int
-    seconds: float
-    body: dict | None = None
-    headers: dict = field(default_factory=dict)
-
-
-def call(base: str, token: str, method: str, path: str, body: dict | None = None) -> Outcome:
-    request = urllib.request.Request(
-        base + path,
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    started = time.monotonic()
-    try:
-        with urllib.request.urlopen(request, timeout=20) as response:
-            status, raw, headers = response.status, response.read(), dict(response.headers)
-    except urllib.error.HTTPError as error:
-        status, raw, headers = error.code, error.read(), dict(error.headers)
-    elapsed = time.monotonic() - started
-    try:
-        parsed = json.loads(raw) if raw else None
-    except ValueError:
-        parsed = None
-    return Outcome(method, status, elapsed, parsed, headers)
-
-
-class Load:
-    """Client threads running ``work(index)`` in a loop until stopped (bounded by ``limit`` seconds)."""
-
-    def __init__(self, workers: int, work, limit: float = 30.0):
-        self.stop = threading.Event()
-        self.outcomes: list[tuple[str, Outcome]] = []
-        self.errors: list[BaseException] = []
-        self._lock = threading.Lock()
-        self._deadline = time.monotonic() + limit
-        self._threads = [threading.Thread(target=self._run, args=(i, work)) for i in range(workers)]
-
-    def _run(self, index: int, work) -> None:
-        while not self.stop.is_set() and time.monotonic() < self._deadline:
-            try:
-                for label, outcome in work(index):
-                    with self._lock:
-                        self.outcomes.append((label, outcome))
-            except BaseException as error:  # a client-side failure must fail the drill, not vanish
-                self.errors.append(error)
-                return
-            time.sleep(0.01)
-
-    def __enter__(self) -> Load:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop.set()
-        for thread in self._threads:
-            thread.join(timeout=30)
-
-    def statuses(self, label: str) -> Counter:
-        return Counter(outcome.status for kind, outcome in self.outcomes if kind == label)
 
 
 def tokens_for(users) -> list[str]:

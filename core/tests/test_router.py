@@ -9,10 +9,19 @@ import pytest
 from django.db import OperationalError, close_old_connections, connections, transaction
 
 from core.db import replicas
+from core.db.failover import StandbyUnavailable
+from core.db.replicas import primary_wal_position
 from core.db.router import ml_session, read_alias
 from core.db.state import current, identify, pin_user, request_scope
 from core.models import Client
-from core.testing import server_in_recovery, server_stopped, standby_delay, wait_for_standby
+from core.testing import (
+    server_frozen,
+    server_in_recovery,
+    server_stopped,
+    standby_delay,
+    wait_for_standby,
+    wait_until,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
@@ -70,11 +79,23 @@ def test_ml_session_has_the_ml_settings_and_refuses_writes():
             cursor.execute("CREATE TABLE ml_must_not_write (id int)")
 
 
-def test_ml_session_for_writes_is_the_tuned_primary():
+def test_ml_session_for_writes_is_the_tuned_primary_in_a_read_write_transaction():
     with ml_session(read_only=False) as alias, connections[alias].cursor() as cursor:
         assert alias == "ml_primary"
-        cursor.execute("SELECT current_setting('work_mem'), pg_is_in_recovery()")
-        assert cursor.fetchone() == ("256MB", False)
+        assert connections[alias].in_atomic_block
+        cursor.execute(
+            "SELECT current_setting('work_mem'), current_setting('transaction_read_only'), "
+            "pg_is_in_recovery()"
+        )
+        assert cursor.fetchone() == ("256MB", "off", False)
+        Client.objects.create(name="written-by-ml")
+    assert Client.objects.using("default").filter(name="written-by-ml").exists()
+
+
+def test_ml_reads_on_the_primary_are_read_only_like_on_a_standby():
+    with connections["ml_primary"].cursor() as cursor:
+        cursor.execute("SELECT current_setting('default_transaction_read_only')")
+        assert cursor.fetchone() == ("on",)
 
 
 def test_read_your_writes_with_a_really_lagging_standby(settings):
@@ -90,8 +111,9 @@ def test_read_your_writes_with_a_really_lagging_standby(settings):
             Client.objects.create(name="fresh-row")
             assert fetch_client("fresh-row") is not None
             assert state.read_aliases == ["default"]
-        pin_user(writer.pk)  # what the middleware does when the request ends
-        # Request 2, same user: pinned to the primary, sees the row.
+        # What the middleware does when the request ends: the user waits for this position.
+        pin_user(writer.pk, primary_wal_position())
+        # Request 2, same user: the standby has not replayed the write, the primary answers.
         with request_scope():
             identify(writer.pk)
             assert fetch_client("fresh-row") is not None
@@ -101,6 +123,45 @@ def test_read_your_writes_with_a_really_lagging_standby(settings):
             identify(other.pk)
             assert fetch_client("fresh-row") is None
             assert current().read_aliases == ["replica"]
+    # As soon as the standby has replayed the write, the writer reads from it again.
+    wait_for_standby()
+    with request_scope():
+        identify(writer.pk)
+        assert fetch_client("fresh-row") is not None
+        assert current().read_aliases == ["replica"]
+
+
+def test_a_pin_is_kept_however_long_the_standby_lags(settings):
+    settings.REPLICA_MAX_LAG_SECONDS = 60
+    with request_scope():
+        writer = Client.objects.create(name="patient-writer")
+    wait_for_standby()
+    with standby_delay(6):
+        with request_scope(user_id=writer.pk):
+            Client.objects.create(name="late-row")
+        pin_user(writer.pk, primary_wal_position())
+        for _ in range(3):
+            time.sleep(1.5)
+            with request_scope():
+                identify(writer.pk)
+                assert fetch_client("late-row") is not None
+                assert current().read_aliases == ["default"]
+
+
+def test_right_after_the_primary_returns_a_pinned_read_goes_there_even_if_believed_down():
+    with request_scope():
+        writer = Client.objects.create(name="returning-writer")
+    wait_for_standby()
+    with standby_delay(4):
+        with request_scope(user_id=writer.pk):
+            Client.objects.create(name="written-after-restart")
+        pin_user(writer.pk, primary_wal_position())
+        replicas.mark_down("default")  # this process missed the primary's return
+        with request_scope():
+            identify(writer.pk)
+            assert fetch_client("written-after-restart") is not None
+            assert current().read_aliases == ["default"]
+        assert not replicas.is_down("default")
 
 
 def test_lag_above_the_threshold_sends_reads_to_the_primary(settings):
@@ -127,13 +188,14 @@ def test_stopped_standby_reads_fall_back_then_return(settings):
             assert fetch_client("survivor") is not None
             assert current().read_aliases == ["default"]
         assert replicas.is_down("replica")
-    time.sleep(1.1)
+    # The prober lets the standby back once it answers; requests never wait for that.
+    assert wait_until(lambda: not replicas.is_down("replica"), timeout=10)
     with request_scope():
         assert fetch_client("survivor") is not None
         assert current().read_aliases == ["replica"]
 
 
-def test_standby_dying_under_a_query_is_retried_on_the_primary():
+def test_standby_dying_under_a_query_is_given_up_and_the_next_read_goes_elsewhere():
     with request_scope():
         Client.objects.create(name="mid-query")
     wait_for_standby()
@@ -143,9 +205,47 @@ def test_standby_dying_under_a_query_is_retried_on_the_primary():
         replicas.health("replica").lag_checked_at = time.monotonic()
         with request_scope():
             assert read_alias() == "replica"
-            assert fetch_client("mid-query") is not None
-            assert "default" in current().read_aliases
+            with pytest.raises(StandbyUnavailable, match="replica"):
+                fetch_client("mid-query")
         assert replicas.is_down("replica")
+        with request_scope():
+            assert fetch_client("mid-query") is not None
+            assert current().read_aliases == ["default"]
+
+
+def test_a_frozen_standby_is_cut_off_at_the_read_deadline_and_marked_down():
+    with request_scope():
+        Client.objects.create(name="frozen")
+    wait_for_standby()
+    assert fetch_client("frozen") is not None  # connected and checked
+    replicas.health("replica").lag_checked_at = time.monotonic() + 60  # no lag query first
+    with server_frozen(standby=True):
+        with request_scope(read_deadline=0.8):
+            started = time.monotonic()
+            with pytest.raises(StandbyUnavailable, match="deadline"):
+                fetch_client("frozen")
+            elapsed = time.monotonic() - started
+        assert 0.7 < elapsed < 1.5, elapsed
+        assert replicas.is_down("replica")
+        # Requests are not sent there while it is down, and nobody waits for it again.
+        with request_scope(read_deadline=0.8):
+            started = time.monotonic()
+            assert fetch_client("frozen") is not None
+            assert time.monotonic() - started < 0.5
+            assert current().read_aliases == ["default"]
+    assert wait_until(lambda: not replicas.is_down("replica"), timeout=10)
+
+
+def test_a_slow_read_on_a_live_standby_is_left_to_finish():
+    assert fetch_client("nobody") is None  # connected, lag measured
+    replicas.health("replica").lag_checked_at = time.monotonic() + 60  # no lag query first
+    with request_scope(read_deadline=0.6):
+        started = time.monotonic()
+        row = next(iter(Client.objects.raw("SELECT 0 AS id, pg_sleep(1.5) AS slept")))
+        assert row.id == 0
+        assert time.monotonic() - started >= 1.5
+        assert current().read_aliases == ["replica"]
+    assert not replicas.is_down("replica")
 
 
 def test_primary_down_writes_fail_reads_go_on(settings):
@@ -158,9 +258,9 @@ def test_primary_down_writes_fail_reads_go_on(settings):
         with request_scope() as state:
             assert fetch_client("before-outage") is not None
             assert state.read_aliases == ["replica"]
-        # A user pinned by an earlier write still reads (from the standby).
+        # A user pinned by a write the standby has replayed still reads, from the standby.
         with request_scope(user_id=1):
-            pin_user(1)
+            pin_user(1, replicas.health("replica").replay_lsn or 1)
             assert fetch_client("before-outage") is not None
             assert current().read_aliases == ["replica"]
     assert server_in_recovery("default") is False
@@ -181,7 +281,7 @@ def test_with_the_primary_down_a_lagging_standby_still_answers(settings):
         assert replicas.health("replica").lag_seconds > 0.5
 
 
-def test_a_read_whose_standby_session_is_terminated_is_retried_on_the_primary():
+def test_a_read_whose_standby_session_is_terminated_gives_the_standby_up():
     with request_scope():
         Client.objects.create(name="terminated")
     wait_for_standby()
@@ -192,9 +292,8 @@ def test_a_read_whose_standby_session_is_terminated_is_retried_on_the_primary():
         assert cursor.fetchone()[0] is True
     time.sleep(0.2)
     replicas.health("replica").lag_checked_at = time.monotonic()  # as if checked just now
-    with request_scope() as state:
-        assert fetch_client("terminated") is not None
-        assert state.read_aliases[-1] == "default"
+    with request_scope(), pytest.raises(StandbyUnavailable):
+        fetch_client("terminated")
     assert replicas.is_down("replica")
 
 

@@ -70,20 +70,84 @@ def test_production_refuses_to_start_without_a_secret_key():
 
 
 def test_aliases_for_several_replicas():
-    databases = build_databases(
+    layout = build_databases(
         primary_url="postgresql://app:pw@primary:5432/app",
         replica_urls=["postgresql://app:pw@r1/app", "postgresql://app:pw@r2:6432/app"],
         conn_max_age=0,
         connect_timeout=3,
         statement_timeout_ms=1000,
     )
-    assert list(databases) == ["default", "replica_1", "replica_2", "ml", "ml_primary"]
+    databases = layout.databases
+    assert list(databases) == ["default", "replica_1", "ml_1", "replica_2", "ml_2", "ml_primary"]
+    assert layout.replica_aliases == ["replica_1", "replica_2"]
+    assert layout.ml_aliases == ["ml_1", "ml_2"]
     assert databases["replica_2"]["PORT"] == "6432"
-    assert databases["ml"]["HOST"] == "r1"
-    assert "default_transaction_read_only=on" in databases["ml"]["OPTIONS"]["options"]
-    assert "statement_timeout=300s" in databases["ml"]["OPTIONS"]["options"]
+    assert (databases["ml_1"]["HOST"], databases["ml_2"]["HOST"]) == ("r1", "r2")
+    for alias in ("ml_1", "ml_2", "ml_primary"):
+        options = databases[alias]["OPTIONS"]["options"]
+        assert "default_transaction_read_only=on" in options
+        assert "statement_timeout=300s" in options
     assert databases["ml_primary"]["HOST"] == "primary"
-    assert "default_transaction_read_only" not in databases["ml_primary"]["OPTIONS"]["options"]
+    # Standby sessions give up on a lock well before the read deadline (2 s by default).
+    assert "lock_timeout=1000ms" in databases["replica_1"]["OPTIONS"]["options"]
+    assert "lock_timeout" not in databases["default"]["OPTIONS"]["options"]
+    assert layout.session_settings["ml_2"]["work_mem"] == "256MB"
+
+
+def test_behind_pgbouncer_in_transaction_mode_nothing_is_sent_at_connection_start():
+    layout = build_databases(
+        primary_url="postgresql://app:pw@bouncer:6432/primary",
+        replica_urls=["postgresql://app:pw@bouncer:6432/standby_1"],
+        conn_max_age=60,
+        connect_timeout=3,
+        statement_timeout_ms=30_000,
+        pool_mode="transaction",
+        ml_user="app_ml",
+        ml_password="ml-secret",
+    )
+    for alias, entry in layout.databases.items():
+        assert "options" not in entry["OPTIONS"], alias
+        assert entry["DISABLE_SERVER_SIDE_CURSORS"] is True
+    assert [layout.databases[a]["USER"] for a in ("default", "replica", "ml", "ml_primary")] == [
+        "app",
+        "app",
+        "app_ml",
+        "app_ml",
+    ]
+    assert layout.databases["ml"]["PASSWORD"] == "ml-secret"
+    assert layout.session_settings["replica"] == {
+        "statement_timeout": "30000ms",
+        "lock_timeout": "1000ms",
+    }
+
+
+def test_a_dedicated_ml_standby_comes_first_and_serves_no_api_reads():
+    layout = build_databases(
+        primary_url="postgresql://app:pw@primary/app",
+        replica_urls=["postgresql://app:pw@r1/app"],
+        ml_url="postgresql://app:pw@ml-host/app",
+        conn_max_age=0,
+        connect_timeout=3,
+        statement_timeout_ms=1000,
+    )
+    assert [(s.name, s.read_alias, s.ml_alias) for s in layout.standbys] == [
+        ("ml_dedicated", None, "ml_dedicated"),
+        ("replica", "replica", "ml"),
+    ]
+    assert layout.databases["ml_dedicated"]["HOST"] == "ml-host"
+    assert layout.replica_aliases == ["replica"]
+
+
+def test_an_unknown_pool_mode_is_refused():
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_POOL_MODE"):
+        build_databases(
+            primary_url="postgresql://app@h/app",
+            replica_urls=[],
+            conn_max_age=0,
+            connect_timeout=3,
+            statement_timeout_ms=1000,
+            pool_mode="statement",
+        )
 
 
 def test_socket_urls_parse():

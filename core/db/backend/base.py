@@ -1,10 +1,13 @@
-"""Django's PostgreSQL backend, with a cheaper connection health check.
+"""Django's PostgreSQL backend, with a cheaper connection health check and bounded set-up.
 
 With ``CONN_HEALTH_CHECKS``, Django runs ``SELECT 1`` on a reused connection before its first
 query of each request: a round trip to the server on every request, for every alias used.
 An idle session's socket has nothing to read unless the server is going away (a shutting-down
 server's farewell, or the end of the stream once it is gone), so one ``poll()`` with no wait
 tells the usual case apart; when something did arrive, the full check runs.
+
+Opening a standby session during a request is bounded by the request's read deadline, like
+its reads (``core.db.deadline``).
 """
 
 from __future__ import annotations
@@ -14,8 +17,15 @@ import select
 from django.db.backends.postgresql import base
 from psycopg import pq
 
+from core.db import replicas
+from core.db.deadline import armed
+from core.db.state import current
+
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    _setup_deadline: float | None = None
+    _setup_alarm = None
+
     def is_usable(self) -> bool:
         raw = self.connection
         if raw is None or raw.closed or raw.broken:
@@ -29,3 +39,29 @@ class DatabaseWrapper(base.DatabaseWrapper):
             except (OSError, ValueError):
                 return False
         return super().is_usable()
+
+    def get_new_connection(self, conn_params):
+        connection = super().get_new_connection(conn_params)
+        seconds = self._setup_deadline
+        if seconds is not None:
+            # Setting the session up (Django's own queries, pgvector's type lookup) is a read
+            # on a standby like any other: PgBouncer may still be trying to reach the server.
+            self._setup_alarm = armed(
+                connection.fileno(),
+                seconds,
+                server=replicas.server_of(self.alias),
+                probe=replicas.sign_of_life(self.alias),
+            )
+            self._setup_alarm.__enter__()
+        return connection
+
+    def connect(self) -> None:
+        self._setup_deadline = (
+            current().read_deadline if replicas.server_of(self.alias) is not None else None
+        )
+        try:
+            super().connect()
+        finally:
+            alarm, self._setup_alarm = getattr(self, "_setup_alarm", None), None
+            if alarm is not None:
+                alarm.__exit__(None, None, None)

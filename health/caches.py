@@ -1,0 +1,54 @@
+"""Whether the caches the service relies on answer: the shared cache and the rate-limit cache.
+
+A cache that fails never stops the service (reads go to the primary, tokens are looked up
+again, requests are served uncounted), so a failing cache makes readiness ``degraded``, named,
+never ``unhealthy``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.cache import caches
+
+from core.redis_cache import SharedRedisCache
+
+PROBE_KEY = "health:cache-probe"
+NAMES = ("default", "throttle")
+
+
+@dataclass(frozen=True)
+class CacheStatus:
+    """What one cache answered."""
+
+    name: str
+    shared: bool
+    reachable: bool
+
+    @property
+    def problem(self) -> str | None:
+        if self.reachable:
+            return None
+        label = "shared cache" if self.name == "default" else f"{self.name} cache"
+        return f"{label} unreachable"
+
+    def as_dict(self) -> dict:
+        return {"status": "ok" if self.reachable else "unreachable", "shared": self.shared}
+
+
+def cache_status(name: str) -> CacheStatus:
+    """Read one key of cache ``name`` (bounded by its socket timeout, or refused at once by an
+    open breaker).
+    """
+    backend = caches[name]
+    try:
+        backend.get(PROBE_KEY)
+    except Exception:  # any backend's failure is the answer
+        reachable = False
+    else:
+        reachable = True
+    return CacheStatus(name, isinstance(backend, SharedRedisCache), reachable)
+
+
+def cache_statuses() -> list[CacheStatus]:
+    return [cache_status(name) for name in NAMES]
