@@ -4,7 +4,7 @@ from django.apps import AppConfig
 
 
 class CoreConfig(AppConfig):
-    """Core app: connects the standby failover wrapper, pgvector's types and the system checks."""
+    """Core app: connects the query guard, pgvector's types and the system checks."""
 
     name = "core"
     verbose_name = "Tenants"
@@ -13,4 +13,7 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from core import checks  # noqa: F401
         from core.api import schema  # noqa: F401  (registers the token auth scheme)
-        from core.db import binary_reads, failover  # noqa: F401
+        from core.db import binary_reads, failover
+
+        binary_reads.connect_signals()
+        failover.connect_signals()

@@ -15,7 +15,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from core.db.failover import StandbyUnavailable
+from core.db.failover import ServerUnavailable
 from core.db.middleware import database_error_response
 
 logger = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     """Map Django, validation and database errors onto DRF responses."""
     if isinstance(exc, Conflict):
         return _conflict(str(exc.detail), exc.fields)
-    if isinstance(exc, StandbyUnavailable):
+    if isinstance(exc, ServerUnavailable):
         # The routing middleware re-runs the request on another server.
         return None
     if isinstance(exc, ValidationError):

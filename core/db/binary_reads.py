@@ -19,14 +19,12 @@ import psycopg
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 from django.db.backends.utils import CursorWrapper
-from django.dispatch import receiver
 from pgvector.psycopg.vector import register_vector_info
 from psycopg.types import TypeInfo
 
 logger = logging.getLogger(__name__)
 
 
-@receiver(connection_created)
 def register_vector_type(sender, connection: BaseDatabaseWrapper, **kwargs) -> None:
     """Teach a new PostgreSQL connection to load and dump ``vector`` values (numpy arrays)."""
     if connection.vendor != "postgresql":
@@ -44,6 +42,13 @@ def register_vector_type(sender, connection: BaseDatabaseWrapper, **kwargs) -> N
         # Not migrated yet: the extension (and so the type) does not exist in this database.
         return
     register_vector_info(raw, info)
+
+
+def connect_signals() -> None:
+    """Called from ``CoreConfig.ready()``."""
+    connection_created.connect(
+        register_vector_type, dispatch_uid="core.db.binary_reads.register_vector_type"
+    )
 
 
 class BinaryResultCursor(psycopg.Cursor):

@@ -1,12 +1,13 @@
-"""Give up on a standby that fails under a read, so the read can be re-run elsewhere.
+"""Give up on a server that fails under a query, so the request can be re-run elsewhere or answered.
 
-An execute wrapper is installed on every standby connection (API and ML aliases) when it
-connects. It arms the read deadline of the current request (``core.db.deadline``) and, when a
-read fails because the standby failed rather than the query (the connection broke, the server
-is shutting down, the deadline cut it off, replay cancelled it or blocked it past
-``lock_timeout``), marks the standby down and raises ``StandbyUnavailable``. The routing
-middleware then re-runs the whole request once on another server (``core.db.middleware``):
-a request, unlike a cursor, can be re-run from its start, transactions and all.
+An execute wrapper is installed on every connection when it connects. It arms the current
+request's deadline (``core.db.deadline``: a server that shows no sign of life for
+``REPLICA_READ_TIMEOUT`` is cut off) and, when a query fails because its server failed rather
+than the query (the connection broke, the server is shutting down, the deadline cut it off; on
+a standby also replay cancelling the read or blocking it past ``lock_timeout``), marks the server
+down and raises ``ServerUnavailable``. The routing middleware then re-runs a read-only request on
+another server (``core.db.middleware``): a request, unlike a cursor, can be re-run from its start,
+transactions and all. A request that writes answers 503 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -15,65 +16,71 @@ import logging
 
 from django.db import DatabaseError, OperationalError
 from django.db.backends.signals import connection_created
-from django.dispatch import receiver
 
 from core.db import replicas
+from core.db.config import PRIMARY
 from core.db.deadline import answered, armed
 from core.db.state import current
 
 logger = logging.getLogger(__name__)
 
-# SQLSTATEs that mean the standby (not the query) failed: connection exceptions (08), the server
-# shutting down or restarting (57P01-57P03), a recovery conflict cancelling the read (40001,
-# 40P01), and a read that queued behind replay past lock_timeout (55P03).
-STANDBY_GONE_STATES = ("08", "57P01", "57P02", "57P03")
+# SQLSTATEs that mean the server (not the query) failed: connection exceptions (08, PgBouncer's
+# 08P01 included) and the server shutting down or restarting (57P01-57P03).
+SERVER_GONE_STATES = ("08", "57P01", "57P02", "57P03")
+# On a standby, also: replay cancelled the read (40001, 40P01), or the read queued behind replay
+# past lock_timeout (55P03). On the primary these are the query's own errors.
 REPLAY_CONFLICT_STATES = ("40001", "40P01", "55P03")
 
 
-class StandbyUnavailable(OperationalError):
-    """A read failed because its standby did; the standby is marked down. Re-run it elsewhere."""
+class ServerUnavailable(OperationalError):
+    """A query failed because its server did; the server is marked down."""
+
+    def __init__(self, server: str, reason: str) -> None:
+        super().__init__(f"{server}: {reason}")
+        self.server = server
+        self.reason = reason
 
 
 def _sqlstate(error: BaseException) -> str:
     return getattr(error.__cause__, "sqlstate", None) or getattr(error, "sqlstate", None) or ""
 
 
-def failure_reason(connection, error: BaseException, *, cut_off: bool) -> tuple[str, bool] | None:
-    """Why the standby behind ``connection`` failed, and whether replay did it; None when the
+def failure_reason(
+    connection, server: str, error: BaseException, *, cut_off: bool
+) -> tuple[str, bool] | None:
+    """Why the server behind ``connection`` failed, and whether replay did it; None when the
     query itself failed (a bad statement, a statement timeout): that error stands.
     """
     if cut_off:
-        return "no answer within the read deadline", False
+        return "no answer within the deadline", False
     state = _sqlstate(error)
-    if state.startswith(REPLAY_CONFLICT_STATES):
+    if server != PRIMARY and state.startswith(REPLAY_CONFLICT_STATES):
         return "replay cancelled or blocked a read", True
     raw = connection.connection
-    if raw is None or raw.closed or raw.broken or state.startswith(STANDBY_GONE_STATES):
-        return "connection lost during a read", False
+    if raw is None or raw.closed or raw.broken or state.startswith(SERVER_GONE_STATES):
+        return "connection lost during a query", False
     return None
 
 
-def give_up_standby(connection, error: BaseException, *, cut_off: bool = False) -> None:
-    """If ``error`` on ``connection`` means its standby failed: mark it down, close the session
-    and raise StandbyUnavailable. Otherwise return (the caller re-raises ``error``).
+def give_up(connection, error: BaseException, *, cut_off: bool = False) -> None:
+    """If ``error`` on ``connection`` means its server failed: mark the server down, close the
+    session and raise ServerUnavailable. Otherwise return (the caller re-raises ``error``).
     """
-    server = replicas.server_of(connection.alias)
-    if server is None:
-        return
-    found = failure_reason(connection, error, cut_off=cut_off)
+    server = replicas.server_for(connection.alias)
+    found = failure_reason(connection, server, error, cut_off=cut_off)
     if found is None:
         return
     reason, replay_conflict = found
     replicas.mark_down(server, reason, replay_conflict=replay_conflict)
     connection.close()
-    raise StandbyUnavailable(f"standby {server}: {reason}") from error
+    raise ServerUnavailable(server, reason) from error
 
 
-def guard_standby_read(execute, sql, params, many, context):
-    """Execute wrapper of standby connections: the read deadline, and giving up on failure."""
+def guard_query(execute, sql, params, many, context):
+    """Execute wrapper of every connection: the request's deadline, and giving up on failure."""
     connection = context["connection"]
     raw = connection.connection
-    server = replicas.server_of(connection.alias)
+    server = replicas.server_for(connection.alias)
     alarm = None
     try:
         with armed(
@@ -84,17 +91,18 @@ def guard_standby_read(execute, sql, params, many, context):
         ) as alarm:
             result = execute(sql, params, many, context)
     except DatabaseError as error:
-        give_up_standby(connection, error, cut_off=alarm is not None and alarm.fired)
+        give_up(connection, error, cut_off=alarm is not None and alarm.fired)
         raise
     answered(server)
     return result
 
 
-@receiver(connection_created)
 def install_guard(sender, connection, **kwargs) -> None:
-    """Give each new standby connection the guard (once)."""
-    if (
-        replicas.server_of(connection.alias) is not None
-        and guard_standby_read not in connection.execute_wrappers
-    ):
-        connection.execute_wrappers.append(guard_standby_read)
+    """Give each new connection the guard (once)."""
+    if connection.vendor == "postgresql" and guard_query not in connection.execute_wrappers:
+        connection.execute_wrappers.append(guard_query)
+
+
+def connect_signals() -> None:
+    """Called from ``CoreConfig.ready()``."""
+    connection_created.connect(install_guard, dispatch_uid="core.db.failover.install_guard")

@@ -11,7 +11,7 @@ from django.contrib.auth import SESSION_KEY
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from core.db.failover import StandbyUnavailable
+from core.db.failover import ServerUnavailable
 from core.db.replicas import primary_wal_position
 from core.db.state import RoutingState, pin_user, request_scope
 
@@ -91,25 +91,26 @@ class DatabaseRoutingMiddleware:
                 request.body  # noqa: B018
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if isinstance(exception, StandbyUnavailable):
+        if isinstance(exception, ServerUnavailable):
             return self._run_elsewhere(request, exception)
         if isinstance(exception, OperationalError | InterfaceError):
             return database_error_response(exception)
         return None
 
-    def _run_elsewhere(self, request: HttpRequest, failure: StandbyUnavailable) -> HttpResponse:
-        """Re-run the view: the failed standby is down now, so its reads go elsewhere. Each
-        failure takes one standby out; with all of them out, the primary answers.
+    def _run_elsewhere(self, request: HttpRequest, failure: ServerUnavailable) -> HttpResponse:
+        """Re-run the view: the failed server is down now, so its reads go elsewhere. Each
+        failure takes one server out, so this ends: with every standby out, the primary answers,
+        and with the primary out too, a lagging standby does.
         """
         state: RoutingState = request.db_routing
         match = request.resolver_match
         if not state.retryable or state.wrote or match is None:
             return database_error_response(failure)
-        while state.attempts < len(settings.DATABASE_STANDBYS):
+        while state.attempts <= len(settings.DATABASE_STANDBYS):
             state.attempts += 1
             logger.warning("%s %s re-run elsewhere: %s", request.method, request.path, failure)
             try:
                 return match.func(request, *match.args, **match.kwargs)
-            except StandbyUnavailable as again:
+            except ServerUnavailable as again:
                 failure = again
         return database_error_response(failure)

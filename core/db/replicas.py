@@ -99,6 +99,11 @@ def server_of(alias: str) -> str | None:
     return None
 
 
+def server_for(alias: str) -> str:
+    """The server ``alias`` reaches: a standby's name, or ``default`` for the primary."""
+    return server_of(alias) or PRIMARY
+
+
 def _status_alias(server: str) -> str:
     """An alias that reaches ``server``, to ask it how it is."""
     if server == PRIMARY:
@@ -119,12 +124,14 @@ def sign_of_life(alias: str) -> Callable[[], None]:
     return probe
 
 
-def _select_one(alias: str) -> None:
+def _select_one(alias: str, seconds: float = PROBE_GIVE_UP_SECONDS) -> None:
+    """``SELECT 1`` on a fresh session of ``alias`` in this thread, cut off after ``seconds``."""
     connection = connections[alias]
     try:
+        connection.close()
         connection.ensure_connection()
         raw = connection.connection
-        with deadline.armed(raw.fileno(), PROBE_GIVE_UP_SECONDS), raw.cursor() as cursor:
+        with deadline.armed(raw.fileno(), seconds), raw.cursor() as cursor:
             cursor.execute("SELECT 1")
     finally:
         connection.close()
@@ -307,19 +314,17 @@ def primary_reachable() -> bool:
 
 
 def primary_answers() -> bool:
-    """Whether the primary can be reached now, even while this process believes it is down.
+    """Whether the primary answers now, even while this process believes it is down.
 
     For a read that nothing else may serve (its user's write is on no standby yet): right after
-    the primary comes back, this process may not have noticed.
+    the primary comes back, this process may not have noticed. Behind a pooler a connection
+    proves nothing, so the primary is asked (within the read deadline).
     """
     if primary_reachable():
         return True
-    connection = connections[PRIMARY]
     try:
-        connection.close()
-        connection.ensure_connection()
-    except DatabaseError:
-        connection.close()
+        _select_one(PRIMARY, seconds=settings.REPLICA_READ_TIMEOUT)
+    except (DatabaseError, psycopg.Error):
         return False
     _mark_up(PRIMARY)
     return True

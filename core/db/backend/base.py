@@ -6,8 +6,8 @@ An idle session's socket has nothing to read unless the server is going away (a 
 server's farewell, or the end of the stream once it is gone), so one ``poll()`` with no wait
 tells the usual case apart; when something did arrive, the full check runs.
 
-Opening a standby session during a request is bounded by the request's read deadline, like
-its reads (``core.db.deadline``).
+Opening a session during a request is bounded by the request's deadline, like its queries
+(``core.db.deadline``): behind PgBouncer, the server may not answer Django's own set-up queries.
 """
 
 from __future__ import annotations
@@ -44,21 +44,19 @@ class DatabaseWrapper(base.DatabaseWrapper):
         connection = super().get_new_connection(conn_params)
         seconds = self._setup_deadline
         if seconds is not None:
-            # Setting the session up (Django's own queries, pgvector's type lookup) is a read
-            # on a standby like any other: PgBouncer may still be trying to reach the server.
+            # Setting the session up (Django's own queries, pgvector's type lookup) waits on the
+            # server like any query: PgBouncer may still be trying to reach it.
             self._setup_alarm = armed(
                 connection.fileno(),
                 seconds,
-                server=replicas.server_of(self.alias),
+                server=replicas.server_for(self.alias),
                 probe=replicas.sign_of_life(self.alias),
             )
             self._setup_alarm.__enter__()
         return connection
 
     def connect(self) -> None:
-        self._setup_deadline = (
-            current().read_deadline if replicas.server_of(self.alias) is not None else None
-        )
+        self._setup_deadline = current().read_deadline
         try:
             super().connect()
         finally:
