@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PYTHON ?= $(shell for p in python3.13 python3.12 $$HOME/.pyenv/versions/3.1[2-9]*/bin/python3 python3; do \
 	if $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo $$p; break; fi; done)
 
-.PHONY: install db db-stop static run test lint format fuzz browser bench bench-quick
+.PHONY: install db db-stop static run test test-fast lint format fuzz packages bench bench-quick
 
 install: $(STAMP)
 
@@ -44,19 +44,28 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# The admin browser test drives Debian's Chromium: install it when missing (as root, as CI runs).
-browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
+# Debian packages the suite drives: Chromium (the admin browser test), PgBouncer and Redis (the
+# production topology drills). Installed when missing (as root, as CI runs).
+PACKAGES := /usr/bin/chromium:chromium /usr/sbin/pgbouncer:pgbouncer /usr/bin/redis-server:redis-server
+packages:
+	@missing=""; for entry in $(PACKAGES); do \
+		[ -x "$${entry%%:*}" ] || missing="$$missing $${entry##*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
 		else \
-			echo "/usr/bin/chromium is missing: install Debian's chromium package (sudo apt-get install chromium)"; \
+			echo "missing Debian packages:$$missing (sudo apt-get install$$missing)"; \
 			exit 1; \
 		fi; \
 	fi
 
-test: db lint browser
+test: db lint packages
 	$(BIN)/pytest
+
+# The inner loop: the suite without the production topology drills, stopping at the first failure.
+test-fast: db
+	$(BIN)/pytest -m "not topology" -x -q
 
 # Many more schema-driven examples per operation than `make test` runs, with fresh randomness.
 fuzz: db

@@ -29,6 +29,7 @@ class Outcome:
     body: dict | None = None
     headers: dict = field(default_factory=dict)
     started: float = 0.0
+    base: str = ""
 
 
 def call(
@@ -65,7 +66,7 @@ def call(
         parsed = json.loads(raw) if raw else None
     except ValueError:
         parsed = None
-    return Outcome(method, status, elapsed, parsed, answer_headers, started)
+    return Outcome(method, status, elapsed, parsed, answer_headers, started, base)
 
 
 Work = Callable[[int], Iterable[tuple[str, Outcome]]]

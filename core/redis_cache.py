@@ -32,22 +32,20 @@ class CacheUnavailable(RedisConnectionError):
     """The cache failed a moment ago: not asked again until its retry time."""
 
 
-_open_until: dict[tuple, float] = {}
+# When each cache last failed (monotonic seconds), while its breaker is open.
+_failed_at: dict[tuple, float] = {}
 _lock = threading.Lock()
+# A call that may skip the breaker does so only once the failure is this old: a request that
+# has just paid one socket timeout is not made to pay another.
+BYPASS_AFTER_SECONDS = 1.0
 
 
 def _guarded(method):
     @functools.wraps(method)
     def call(self, *args, **kwargs):
-        key = self.breaker_key
-        if _open_until.get(key, 0.0) > time.monotonic():
+        if self._open(wait=settings.CACHE_RETRY_SECONDS):
             raise CacheUnavailable("the shared cache failed moments ago")
-        try:
-            return method(self, *args, **kwargs)
-        except FAILURES:
-            with _lock:
-                _open_until[key] = time.monotonic() + settings.CACHE_RETRY_SECONDS
-            raise
+        return self._call(method, *args, **kwargs)
 
     return call
 
@@ -64,7 +62,35 @@ class SharedRedisCache(RedisCache):
 
     def available(self) -> bool:
         """False while the breaker is open (the cache failed moments ago)."""
-        return _open_until.get(self.breaker_key, 0.0) <= time.monotonic()
+        return not self._open(wait=settings.CACHE_RETRY_SECONDS)
+
+    def _open(self, *, wait: float) -> bool:
+        failed = _failed_at.get(self.breaker_key)
+        return failed is not None and time.monotonic() - failed < wait
+
+    def _call(self, method, *args, **kwargs):
+        try:
+            result = method(self, *args, **kwargs)
+        except FAILURES:
+            with _lock:
+                _failed_at[self.breaker_key] = time.monotonic()
+            raise
+        if self.breaker_key in _failed_at:
+            with _lock:
+                _failed_at.pop(self.breaker_key, None)
+        return result
+
+    def get_even_if_failing(self, key, default=None):
+        """``get`` that asks Redis while the breaker is open, unless it failed under a second
+        ago; success closes the breaker.
+
+        For what is worth a socket timeout: the read-your-writes position of a write that just
+        committed. Without it, a write made in the seconds after Redis came back (while this
+        process's breaker was still open) would leave no position for other processes to see.
+        """
+        if self._open(wait=min(BYPASS_AFTER_SECONDS, settings.CACHE_RETRY_SECONDS)):
+            raise CacheUnavailable("the shared cache failed moments ago")
+        return self._call(RedisCache.get, key, default)
 
 
 for _name in GUARDED:
@@ -74,4 +100,4 @@ for _name in GUARDED:
 def reset() -> None:
     """Close every breaker (tests)."""
     with _lock:
-        _open_until.clear()
+        _failed_at.clear()

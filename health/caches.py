@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import caches
 
 from core.redis_cache import SharedRedisCache
 
 PROBE_KEY = "health:cache-probe"
+SHARED = f"{SharedRedisCache.__module__}.{SharedRedisCache.__qualname__}"
 NAMES = ("default", "throttle")
 
 
@@ -40,14 +42,13 @@ def cache_status(name: str) -> CacheStatus:
     """Read one key of cache ``name`` (bounded by its socket timeout, or refused at once by an
     open breaker).
     """
-    backend = caches[name]
     try:
-        backend.get(PROBE_KEY)
+        caches[name].get(PROBE_KEY)  # opening a cache can fail too (a file cache's folder)
     except Exception:  # any backend's failure is the answer
         reachable = False
     else:
         reachable = True
-    return CacheStatus(name, isinstance(backend, SharedRedisCache), reachable)
+    return CacheStatus(name, settings.CACHES[name]["BACKEND"] == SHARED, reachable)
 
 
 def cache_statuses() -> list[CacheStatus]:

@@ -64,8 +64,9 @@ else:
 # "session": direct connections (settings sent at connection start); "transaction": behind
 # PgBouncer in transaction mode (settings are the roles' and the standbys' own; see README).
 DATABASE_POOL_MODE = env.str("DATABASE_POOL_MODE", default="session")
-# A read on a standby that has not answered after this long is cut off and re-run elsewhere.
-REPLICA_READ_TIMEOUT = env.float("REPLICA_READ_TIMEOUT", default=2.0)
+# A query whose server shows no sign of life for this long is cut off (a read is re-run on another
+# server, a write answers 503); a slow query on a live server is left to statement_timeout.
+REPLICA_READ_TIMEOUT = env.float("REPLICA_READ_TIMEOUT", default=1.0)
 if REPLICA_READ_TIMEOUT <= 0:
     raise ImproperlyConfigured("REPLICA_READ_TIMEOUT must be a number of seconds above 0")
 _layout = build_databases(

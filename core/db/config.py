@@ -118,6 +118,13 @@ def session_settings(
     }
 
 
+def standby_lock_timeout_ms(replica_read_timeout: float) -> int:
+    """``lock_timeout`` of standby sessions: half the read deadline, so that the server ends a
+    read queued behind replay before the deadline would cut the connection.
+    """
+    return max(1, int(replica_read_timeout * 1000) // 2)
+
+
 def _options_string(settings: dict[str, str]) -> str:
     return " ".join(f"-c {key}={value}" for key, value in settings.items())
 
@@ -151,7 +158,7 @@ def build_databases(
     conn_max_age: int,
     connect_timeout: int,
     statement_timeout_ms: int,
-    replica_read_timeout: float = 2.0,
+    replica_read_timeout: float = 1.0,
     pool_mode: str = "session",
     ml_url: str = "",
     ml_user: str = "",
@@ -172,9 +179,9 @@ def build_databases(
     }
     # Connecting to a standby is bounded like reading from it (libpq's minimum is 2 s).
     standby_connect = min(connect_timeout, max(2, math.ceil(replica_read_timeout)))
-    lock_timeout_ms = max(1, int(replica_read_timeout * 1000) // 2)
     kinds = session_settings(
-        statement_timeout_ms=statement_timeout_ms, standby_lock_timeout_ms=lock_timeout_ms
+        statement_timeout_ms=statement_timeout_ms,
+        standby_lock_timeout_ms=standby_lock_timeout_ms(replica_read_timeout),
     )
 
     def entry(url_entry: dict, kind: str, timeout: int) -> dict:

@@ -7,7 +7,7 @@ process looks at the armed reads every few milliseconds.
 
 A slow query and a dead server look the same from the waiting side, and only the dead server
 should be given up on (a slow query would be as slow elsewhere). So a read that has not answered
-shortly before its deadline makes the watchdog ask its server for a sign of life: any answer
+halfway to its deadline makes the watchdog ask its server for a sign of life: any answer
 from that server since the read began (another read's, or a ``SELECT 1`` on a fresh session,
 asked in a thread of its own) means the server is alive, and the read is left to
 ``statement_timeout``. With no sign of life by the deadline, the watchdog shuts the read's
@@ -27,8 +27,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 TICK_SECONDS = 0.02
-# How long before the deadline the server is asked for a sign of life.
-PROBE_SECONDS = 0.5
 
 
 @dataclass
@@ -38,6 +36,7 @@ class Alarm:
     started: float
     due: float
     fileno: int
+    ask_at: float = 0.0
     server: str | None = None
     probe: Callable[[], None] | None = None
     fired: bool = False
@@ -88,11 +87,7 @@ def _check(alarm: Alarm, now: float) -> None:
     if now >= alarm.due:
         alarm.fired = True
         _cut(alarm)
-    elif (
-        alarm.probe is not None
-        and now >= alarm.due - PROBE_SECONDS
-        and alarm.server not in _probing
-    ):
+    elif alarm.probe is not None and now >= alarm.ask_at and alarm.server not in _probing:
         _probing.add(alarm.server)
         threading.Thread(
             target=_ask, args=(alarm.server, alarm.probe), name="read-deadline-probe", daemon=True
@@ -147,7 +142,14 @@ def armed(
     _ensure_watchdog()
     key = threading.get_ident()
     now = time.monotonic()
-    alarm = Alarm(started=now, due=now + seconds, fileno=fileno, server=server, probe=probe)
+    alarm = Alarm(
+        started=now,
+        due=now + seconds,
+        fileno=fileno,
+        ask_at=now + seconds / 2,
+        server=server,
+        probe=probe,
+    )
     with _lock:
         previous = _armed.get(key)
         _armed[key] = alarm

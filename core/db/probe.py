@@ -28,6 +28,12 @@ PROBE_STATEMENT_TIMEOUT_MS = 3000
 PROBE_DEADLINE_SECONDS = PROBE_STATEMENT_TIMEOUT_MS / 1000 + 0.5
 PRIMARY = "default"
 UNREACHABLE = "unreachable"
+# A stock PgBouncer refuses libpq ``options``; its message names no host.
+POOLER_REFUSAL = "unsupported startup parameter"
+POOLER_REFUSED = (
+    "refused the session settings sent at connection start (behind PgBouncer in transaction "
+    "mode, set DATABASE_POOL_MODE=transaction)"
+)
 
 
 class ProbeFailed(Exception):
@@ -65,6 +71,9 @@ def fetch(alias: str, sql: str, params: list | tuple | None = None) -> list[tupl
                 return cursor.fetchall()
         except (DatabaseError, psycopg.Error) as exc:
             logger.warning("health probe on %s failed: %s", alias, type(exc).__name__)
+            if POOLER_REFUSAL in str(exc):
+                failure = POOLER_REFUSED
+                break
             raw = connection.connection
             if raw is not None and not raw.closed and not raw.broken:
                 # The server answered with an error (a timeout...): reconnecting will not help.

@@ -39,6 +39,7 @@ PROBE_TICK_SECONDS = 0.25
 # A sign-of-life probe that got no answer in this long is abandoned (the read's deadline has
 # long decided by then).
 PROBE_GIVE_UP_SECONDS = 5.0
+STUCK_UNKNOWN = -1
 
 # Caught up (everything received is replayed) and still streaming: no lag. Otherwise the lag
 # is the age of the last replayed commit: a standby that silently stopped streaming ages too.
@@ -151,7 +152,8 @@ def mark_down(server: str, error: str = "unreachable", *, replay_conflict: bool 
     entry.down = True
     entry.retry_at = time.monotonic() + settings.REPLICA_RETRY_SECONDS
     entry.last_error = error
-    entry.stuck_at_lsn = entry.replay_lsn if replay_conflict else None
+    # After a replay conflict, the prober's first look sets where replay stands.
+    entry.stuck_at_lsn = STUCK_UNKNOWN if replay_conflict else None
     entry.lag_seconds = None
     entry.lag_checked_at = float("-inf")
     _ensure_prober()
@@ -308,6 +310,27 @@ def choose_ml(*, max_lag: float | None = None, position: int | None = None) -> s
     )
 
 
+def wait_for_replay(position: int, *, ml: bool) -> str | None:
+    """A reachable standby alias (ML or API) that has replayed ``position``, waiting up to the
+    read deadline for one to get there; None if none does.
+    """
+    give_up_at = time.monotonic() + settings.REPLICA_READ_TIMEOUT
+    while True:
+        candidates = [
+            (s.ml_alias if ml else s.read_alias, s.name)
+            for s in standbys()
+            if (ml or s.read_alias is not None) and not is_down(s.name)
+        ]
+        for alias, server in candidates:
+            if health(server).replay_lsn >= position or (
+                _observe(alias, server) and health(server).replay_lsn >= position
+            ):
+                return alias
+        if not candidates or time.monotonic() >= give_up_at:
+            return None
+        time.sleep(REPLAY_RECHECK_SECONDS)
+
+
 def primary_reachable() -> bool:
     """False while the primary is known to be down (the prober tries it again)."""
     return not is_down(PRIMARY) and connects(PRIMARY, PRIMARY)
@@ -349,6 +372,8 @@ def _probe(server: str) -> None:
     finally:
         connection.close()
     replay, received = int(replay), int(received)
+    if entry.stuck_at_lsn == STUCK_UNKNOWN and replay < received:
+        entry.stuck_at_lsn = replay
     if entry.stuck_at_lsn is not None and replay <= entry.stuck_at_lsn and replay < received:
         # Replay has not moved since it cancelled or blocked a read: still stuck.
         entry.retry_at = time.monotonic() + settings.REPLICA_RETRY_SECONDS

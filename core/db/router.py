@@ -54,8 +54,11 @@ def _routed_read(*, ml: bool, position: int | None) -> str:
         # This user's write is on no usable standby yet: only the primary has it.
         if replicas.primary_answers():
             return primary
-        logger.warning("primary down and no standby has replayed the user's last write")
-        return _standby_read(ml=ml, position=position, max_lag=ANY_LAG) or primary
+        # The primary went away just after the write: its WAL is still reaching the standbys.
+        alias = replicas.wait_for_replay(position, ml=ml)
+        if alias is None:
+            logger.warning("primary down and no standby has replayed the user's last write")
+        return alias or _standby_read(ml=ml, position=None, max_lag=ANY_LAG) or primary
     if replicas.primary_reachable():
         return primary
     # The primary is down too: a lagging standby still answers.

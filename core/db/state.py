@@ -124,7 +124,9 @@ def pin_user(user_id: int, position: int | None) -> None:
     key = PIN_KEY.format(user_id=user_id)
     position = PRIMARY_ONLY if position is None else position
     try:
-        stored = cache.get(key)
+        # Worth a socket timeout even while the cache seemed down: another process may read it.
+        get = getattr(cache, "get_even_if_failing", cache.get)
+        stored = get(key)
         if isinstance(stored, int) and stored >= position:
             return
         cache.set(key, position, timeout=settings.REPLICA_PIN_SECONDS)

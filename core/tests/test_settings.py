@@ -88,8 +88,8 @@ def test_aliases_for_several_replicas():
         assert "default_transaction_read_only=on" in options
         assert "statement_timeout=300s" in options
     assert databases["ml_primary"]["HOST"] == "primary"
-    # Standby sessions give up on a lock well before the read deadline (2 s by default).
-    assert "lock_timeout=1000ms" in databases["replica_1"]["OPTIONS"]["options"]
+    # Standby sessions give up on a lock well before the read deadline (1 s by default).
+    assert "lock_timeout=500ms" in databases["replica_1"]["OPTIONS"]["options"]
     assert "lock_timeout" not in databases["default"]["OPTIONS"]["options"]
     assert layout.session_settings["ml_2"]["work_mem"] == "256MB"
 
@@ -117,7 +117,7 @@ def test_behind_pgbouncer_in_transaction_mode_nothing_is_sent_at_connection_star
     assert layout.databases["ml"]["PASSWORD"] == "ml-secret"
     assert layout.session_settings["replica"] == {
         "statement_timeout": "30000ms",
-        "lock_timeout": "1000ms",
+        "lock_timeout": "500ms",
     }
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.db import binaries
+from core.db.config import standby_lock_timeout_ms
 from core.topology.pgbouncer import PgBouncer
 from core.topology.postgres import APP_ROLE, ML_ROLE, StreamingCluster
 from core.topology.processes import free_ports
@@ -33,6 +34,7 @@ from core.topology.service import BASE_DIR, ServiceInstance
 
 STANDBYS = 2
 INSTANCES = 2
+READ_TIMEOUT = 1.0  # the instances' REPLICA_READ_TIMEOUT
 STATE_FILE = "topology.json"
 
 
@@ -69,7 +71,11 @@ class Topology:
 
     def __post_init__(self) -> None:
         ports = free_ports(1 + STANDBYS + 2 + INSTANCES)
-        self.cluster = StreamingCluster(self.root / "pg", ports[: 1 + STANDBYS])
+        self.cluster = StreamingCluster(
+            self.root / "pg",
+            ports[: 1 + STANDBYS],
+            lock_timeout_ms=standby_lock_timeout_ms(READ_TIMEOUT),
+        )
         self._pgbouncer_port, self._redis_port, *self._service_ports = ports[1 + STANDBYS :]
 
     @classmethod
@@ -102,6 +108,7 @@ class Topology:
             DATABASE_URL=primary_url,
             REPLICA_DATABASE_URLS=",".join(standby_urls),
             DATABASE_POOL_MODE="transaction",
+            REPLICA_READ_TIMEOUT=str(READ_TIMEOUT),
             ML_DATABASE_USER=ML_ROLE,
             ML_DATABASE_PASSWORD=app[ML_ROLE],
             CACHE_URL=self.redis.url if hasattr(self, "redis") else "locmemcache://topology",

@@ -91,7 +91,8 @@ class StreamingCluster:
 
     root: Path
     ports: list[int]
-    standby_lock_timeout_ms: int = 1000
+    # The standbys' lock_timeout (docs/deployment.md): half the service's read deadline.
+    lock_timeout_ms: int = 500
     passwords: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -177,7 +178,7 @@ class StreamingCluster:
             env={"PGPASSWORD": self.passwords[REPLICATION_ROLE]},
         )  # fmt: skip
         (server.data_dir / "instance.conf").write_text(
-            STANDBY_CONF.format(port=server.port, lock_timeout_ms=self.standby_lock_timeout_ms)
+            STANDBY_CONF.format(port=server.port, lock_timeout_ms=self.lock_timeout_ms)
         )
         self._pg_ctl_start(server)
 
