@@ -35,6 +35,10 @@ from core.db.config import PRIMARY, Standby
 LAG_CHECK_INTERVAL = 1.0
 # A standby found behind a pin is asked again no sooner than this.
 REPLAY_RECHECK_SECONDS = 0.05
+# A user's read waits this long for a standby to replay their write before going to the primary:
+# streaming replay is usually a few milliseconds behind a commit under load, and a standby read
+# is what spares the primary.
+REPLAY_WAIT_SECONDS = 0.01
 PROBE_TICK_SECONDS = 0.25
 # A sign-of-life probe that got no answer in this long is abandoned (the read's deadline has
 # long decided by then).
@@ -310,11 +314,15 @@ def choose_ml(*, max_lag: float | None = None, position: int | None = None) -> s
     )
 
 
-def wait_for_replay(position: int, *, ml: bool) -> str | None:
-    """A reachable standby alias (ML or API) that has replayed ``position``, waiting up to the
-    read deadline for one to get there; None if none does.
+def wait_for_replay(
+    position: int, *, ml: bool, seconds: float, max_lag: float | None = None
+) -> str | None:
+    """A reachable standby alias (ML or API) that has replayed ``position``, asking the standbys
+    again for up to ``seconds``; None if none gets there. ``max_lag`` as for ``is_usable``.
     """
-    give_up_at = time.monotonic() + settings.REPLICA_READ_TIMEOUT
+    limit = settings.REPLICA_MAX_LAG_SECONDS if max_lag is None else max_lag
+    give_up_at = time.monotonic() + seconds
+    interval = min(REPLAY_RECHECK_SECONDS, max(seconds / 5, 0.001))
     while True:
         candidates = [
             (s.ml_alias if ml else s.read_alias, s.name)
@@ -322,13 +330,15 @@ def wait_for_replay(position: int, *, ml: bool) -> str | None:
             if (ml or s.read_alias is not None) and not is_down(s.name)
         ]
         for alias, server in candidates:
-            if health(server).replay_lsn >= position or (
-                _observe(alias, server) and health(server).replay_lsn >= position
-            ):
+            entry = health(server)
+            if entry.replay_lsn < position and not _observe(alias, server):
+                continue
+            lag = entry.lag_seconds
+            if entry.replay_lsn >= position and lag is not None and lag <= limit:
                 return alias
         if not candidates or time.monotonic() >= give_up_at:
             return None
-        time.sleep(REPLAY_RECHECK_SECONDS)
+        time.sleep(interval)
 
 
 def primary_reachable() -> bool:

@@ -23,6 +23,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterator
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections, transaction
 
 from core.db import replicas
@@ -51,11 +52,17 @@ def _routed_read(*, ml: bool, position: int | None) -> str:
     if alias is not None:
         return alias
     if position is not None:
-        # This user's write is on no usable standby yet: only the primary has it.
+        # This user's write is on no usable standby yet: they usually get there in moments.
+        alias = replicas.wait_for_replay(position, ml=ml, seconds=replicas.REPLAY_WAIT_SECONDS)
+        if alias is not None:
+            return alias
+        # Only the primary has it.
         if replicas.primary_answers():
             return primary
         # The primary went away just after the write: its WAL is still reaching the standbys.
-        alias = replicas.wait_for_replay(position, ml=ml)
+        alias = replicas.wait_for_replay(
+            position, ml=ml, seconds=settings.REPLICA_READ_TIMEOUT, max_lag=ANY_LAG
+        )
         if alias is None:
             logger.warning("primary down and no standby has replayed the user's last write")
         return alias or _standby_read(ml=ml, position=None, max_lag=ANY_LAG) or primary

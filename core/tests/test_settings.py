@@ -32,6 +32,8 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         ("DATABASE_URL", "postgresql://u:secret@host:5432/"),
         ("REPLICA_DATABASE_URLS", "postgresql://u:secret@host/db,nonsense"),
         ("CACHE_URL", "nosuchcache://x"),
+        ("DATABASE_POOL_MODE", "statement"),
+        ("REPLICA_READ_TIMEOUT", "0"),
     ],
 )
 def test_malformed_url_is_one_line_naming_the_variable(variable, value):
@@ -161,3 +163,17 @@ def test_error_never_echoes_the_url():
     with pytest.raises(ImproperlyConfigured) as error:
         parse_database_url("postgresql://u:topsecret@h:99999999/db", variable="DATABASE_URL")
     assert "topsecret" not in str(error.value)
+
+
+def test_behind_a_pooler_one_role_for_api_and_ml_sessions_is_a_warning():
+    pooled = {
+        "DATABASE_URL": "postgresql://app:pw@bouncer:6432/primary",
+        "REPLICA_DATABASE_URLS": "postgresql://app:pw@bouncer:6432/standby",
+        "DATABASE_POOL_MODE": "transaction",
+    }
+    shared = run_manage("check", **pooled)
+    assert "core.W002" in shared.stderr
+    assert "ML_DATABASE_USER" in shared.stderr
+    separate = run_manage("check", ML_DATABASE_USER="app_ml", ML_DATABASE_PASSWORD="x", **pooled)
+    assert separate.returncode == 0, separate.stderr
+    assert "core.W002" not in separate.stderr

@@ -23,6 +23,7 @@ from django.conf import settings
 from core.db.binaries import ServerSetupError
 from core.drills import BEHIND_TLS, Load, Outcome, call
 from core.topology import READ_TIMEOUT, Topology, pgbouncer, redis
+from core.topology.postgres import ML_ROLE
 
 pytestmark = pytest.mark.topology
 
@@ -430,6 +431,28 @@ def test_own_writes_are_read_from_standbys_once_they_have_caught_up(topology):
     share = len(from_standbys) / len(own_reads)
     assert share >= 0.9, f"{share:.0%} of own-write reads were served by standbys"
     report("own-writes-read-from-standbys", load, standby_share=f"{share:.0%}")
+
+
+def test_a_dedicated_ml_standby_takes_the_ml_work(topology):
+    dedicated = topology.pgbouncer.url(ML_ROLE, topology.cluster.standbys[1].name)
+    topology.restart_services(ML_DATABASE_URL=dedicated)
+    try:
+        tokens, _ = seed(topology, admin=1, issues=0)
+        api = Api(topology)
+        marks = log_marks(topology)
+        answers = [
+            api(tokens["admin"][0], "GET", "/api/ml/prediction-logs?limit=5") for _ in range(10)
+        ]
+        health = call(api.bases[0], None, "GET", "/health/database", headers=BEHIND_TLS)
+    finally:
+        topology.restart_services()
+    assert {answer.status for answer in answers} == {200}
+    served = [
+        line["db_read_aliases"] for line in request_lines(marks) if "/api/ml/" in line["path"]
+    ]
+    assert served == [["ml_dedicated"]] * 10
+    assert health.body["session_settings"]["checked"] == ["default", "ml_dedicated", *ALIASES[1:]]
+    assert health.body["session_settings"]["differences"] == []
 
 
 # ---- the shared cache and rate limits ----------------------------------------------------
