@@ -26,6 +26,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from core.db.background import ProcessThread
+
 TICK_SECONDS = 0.02
 
 
@@ -47,7 +49,6 @@ _armed: dict[int, Alarm] = {}
 _answered: dict[str, float] = {}
 _probing: set[str] = set()
 _lock = threading.Lock()
-_watchdog: tuple[int, threading.Thread] | None = None
 
 
 def answered(server: str) -> None:
@@ -107,19 +108,13 @@ def _watch() -> None:
                     _check(alarm, now)
 
 
-def _ensure_watchdog() -> None:
-    global _watchdog
-    pid = os.getpid()
-    if _watchdog is not None and _watchdog[0] == pid and _watchdog[1].is_alive():
-        return
+def _forget_inherited() -> None:
     with _lock:
-        if _watchdog is None or _watchdog[0] != pid or not _watchdog[1].is_alive():
-            # A forked worker inherits the state but not the thread: start its own.
-            _armed.clear()
-            _probing.clear()
-            thread = threading.Thread(target=_watch, name="read-deadline-watchdog", daemon=True)
-            thread.start()
-            _watchdog = (pid, thread)
+        _armed.clear()
+        _probing.clear()
+
+
+_watchdog = ProcessThread("read-deadline-watchdog", _watch, on_start=_forget_inherited)
 
 
 @contextlib.contextmanager
@@ -139,7 +134,7 @@ def armed(
     if seconds is None or fileno is None or fileno < 0:
         yield None
         return
-    _ensure_watchdog()
+    _watchdog.ensure()
     key = threading.get_ident()
     now = time.monotonic()
     alarm = Alarm(

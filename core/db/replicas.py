@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from django.conf import settings
 from django.db import DatabaseError, connections
 
 from core.db import deadline
+from core.db.background import ProcessThread
 from core.db.config import PRIMARY, Standby
 
 LAG_CHECK_INTERVAL = 1.0
@@ -81,7 +81,6 @@ class ServerHealth:
 _health: dict[str, ServerHealth] = {}
 _lock = threading.Lock()
 _round_robin = itertools.count()
-_prober: tuple[int, threading.Thread] | None = None
 
 
 def health(server: str) -> ServerHealth:
@@ -160,7 +159,7 @@ def mark_down(server: str, error: str = "unreachable", *, replay_conflict: bool 
     entry.stuck_at_lsn = STUCK_UNKNOWN if replay_conflict else None
     entry.lag_seconds = None
     entry.lag_checked_at = float("-inf")
-    _ensure_prober()
+    _prober.ensure()
 
 
 def _mark_up(server: str) -> None:
@@ -408,16 +407,7 @@ def _probe_loop() -> None:
                     entry.retry_at = time.monotonic() + settings.REPLICA_RETRY_SECONDS
 
 
-def _ensure_prober() -> None:
-    global _prober
-    pid = os.getpid()
-    if _prober is not None and _prober[0] == pid and _prober[1].is_alive():
-        return
-    with _lock:
-        if _prober is None or _prober[0] != pid or not _prober[1].is_alive():
-            thread = threading.Thread(target=_probe_loop, name="server-prober", daemon=True)
-            thread.start()
-            _prober = (pid, thread)
+_prober = ProcessThread("server-prober", _probe_loop)
 
 
 def reset() -> None:

@@ -139,6 +139,27 @@ def stored_keys(topology: Topology, keys: list[str]) -> Counter:
     return Counter(found.splitlines())
 
 
+def hold(fault, undo, seconds: float) -> tuple[float, float]:
+    """Inject ``fault()``, keep it for ``seconds``, then ``undo()`` it (whatever happens); when
+    the fault began and ended, in ``time.monotonic()`` seconds.
+    """
+    fault()
+    began = time.monotonic()
+    try:
+        time.sleep(seconds)
+    finally:
+        undo()
+    return began, time.monotonic()
+
+
+def assert_all_answered(load: Load, *, within: float) -> None:
+    """No client-side error, no failed request, none slower than ``within`` seconds."""
+    assert not load.errors, load.errors
+    failed = [(kind, o.status) for kind, o in load.outcomes if o.status not in (200, 201)]
+    assert failed == [], Counter(failed)
+    assert load.slowest() <= within, load.slowest()
+
+
 def assert_served_throughout(load: Load, api: Api, start: float, end: float) -> None:
     """Each instance answered requests successfully all through [start, end): no stretch
     without an answer longer than the read deadline and a second (when every worker of an
@@ -242,18 +263,13 @@ def test_a_frozen_standby_costs_one_deadline_and_the_instances_keep_serving(topo
     marks = log_marks(topology)
     with Load(7, with_ml) as load:
         time.sleep(2)
-        standby.signal_all(signal.SIGSTOP)
-        frozen_at = time.monotonic()
-        try:
-            time.sleep(15)
-        finally:
-            standby.signal_all(signal.SIGCONT)
-        thawed_at = time.monotonic()
+        frozen_at, thawed_at = hold(
+            lambda: standby.signal_all(signal.SIGSTOP),
+            lambda: standby.signal_all(signal.SIGCONT),
+            15,
+        )
         time.sleep(3)
-    assert not load.errors, load.errors
-    failed = [(kind, o.status) for kind, o in load.outcomes if o.status not in (200, 201)]
-    assert failed == [], Counter(failed)
-    assert load.slowest() <= READ_DEADLINE + 1, load.slowest()
+    assert_all_answered(load, within=READ_DEADLINE + 1)
     assert_served_throughout(load, api, frozen_at, thawed_at)
     lines = request_lines(marks)
     ml_reads = [
@@ -289,10 +305,7 @@ def test_a_standby_whose_replay_waits_behind_a_long_query_is_worked_around(topol
         unblocked_at = time.monotonic()
         time.sleep(2)
     cluster.psql(cluster.primary, "ALTER TABLE issues DROP COLUMN drill_blocker")
-    assert not load.errors, load.errors
-    failed = [(kind, o.status) for kind, o in load.outcomes if o.status not in (200, 201)]
-    assert failed == [], Counter(failed)
-    assert load.slowest() <= READ_DEADLINE + 1, load.slowest()
+    assert_all_answered(load, within=READ_DEADLINE + 1)
     assert unblocked_at - blocked_at > 8
     assert_served_throughout(load, api, blocked_at, unblocked_at)
     retried = sum(1 for line in request_lines(marks) if line["db_retries"])
@@ -307,16 +320,11 @@ def test_a_standby_stopped_behind_pgbouncer_fails_no_read(topology):
     standby = cluster.standbys[1]
     with Load(4, writes_then_reads(api, [], tokens["viewer"], issues)) as load:
         time.sleep(1.5)
-        cluster.stop_server(standby)
-        try:
-            time.sleep(8)
-        finally:
-            cluster.start_server(standby)
+        hold(lambda: cluster.stop_server(standby), lambda: cluster.start_server(standby), 8)
         time.sleep(2)
     cluster.wait_streaming()
-    assert not load.errors, load.errors
-    assert set(load.statuses("read")) == {200}, load.statuses("read")
-    assert load.slowest() <= READ_DEADLINE + 1, load.slowest()
+    assert load.statuses("read")
+    assert_all_answered(load, within=READ_DEADLINE + 1)
     report("standby-stopped-behind-pgbouncer", load)
 
 
@@ -326,13 +334,11 @@ def test_primary_stopped_then_started_loses_nothing_and_reads_own_writes(topolog
     cluster = topology.cluster
     with Load(5, writes_then_reads(api, tokens["user"], tokens["viewer"], issues)) as load:
         time.sleep(2)
-        cluster.stop_server(cluster.primary)
-        stopped_at = time.monotonic()
-        try:
-            time.sleep(15)
-        finally:
-            cluster.start_server(cluster.primary)
-        started_at = time.monotonic()
+        stopped_at, started_at = hold(
+            lambda: cluster.stop_server(cluster.primary),
+            lambda: cluster.start_server(cluster.primary),
+            15,
+        )
         # PgBouncer retries a server whose logins failed after server_login_retry (15 s):
         # wait for the first acknowledged write, then keep the load on for a few seconds.
         deadline = started_at + 40
@@ -379,13 +385,11 @@ def test_paused_replay_never_serves_a_writer_a_stale_read(topology):
     marks = log_marks(topology)
     with Load(6, writes_then_reads(api, tokens["user"], tokens["viewer"], issues)) as load:
         time.sleep(1.5)
-        cluster.psql(standby, "SELECT pg_wal_replay_pause()")
-        paused_at = time.monotonic()
-        try:
-            time.sleep(30)
-        finally:
-            cluster.psql(standby, "SELECT pg_wal_replay_resume()")
-        resumed_at = time.monotonic()
+        paused_at, resumed_at = hold(
+            lambda: cluster.psql(standby, "SELECT pg_wal_replay_pause()"),
+            lambda: cluster.psql(standby, "SELECT pg_wal_replay_resume()"),
+            30,
+        )
         time.sleep(2)
     assert not load.errors, load.errors
     assert set(load.statuses("write")) == {201}, load.statuses("write")
@@ -512,9 +516,7 @@ def test_redis_down_or_frozen_costs_requests_nothing_but_the_cache(topology):
             cache.signal(signal.SIGCONT)
         thawed_at = time.monotonic()
         time.sleep(2)
-    assert not load.errors, load.errors
-    failed = [(kind, o.status) for kind, o in load.outcomes if o.status not in (200, 201)]
-    assert failed == [], Counter(failed)
+    assert_all_answered(load, within=READ_DEADLINE + 1)
     assert set(load.statuses("own-read")) == {200}
     for answer in [*ready, frozen_ready]:
         assert answer.status == 200

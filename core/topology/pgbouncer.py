@@ -9,7 +9,6 @@ is refused, as a stock PgBouncer refuses it.
 from __future__ import annotations
 
 import shutil
-import signal
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 from core.db import binaries
 from core.db.binaries import ServerSetupError
 from core.topology.postgres import DATABASE, PgServer
-from core.topology.processes import HOST, wait_for_port
+from core.topology.processes import HOST, stop_process, wait_for_port
 
 PROGRAM = "/usr/sbin/pgbouncer"
 
@@ -89,11 +88,5 @@ class PgBouncer:
         wait_for_port(self.port, process=self.process, name="pgbouncer", log=self.log_file)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.process = None

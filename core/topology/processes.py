@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import time
@@ -57,3 +58,16 @@ def wait_for_port(
             return
         time.sleep(0.05)
     raise ServerSetupError(f"{name} did not listen on {port} within {timeout:g}s: {_tail(log)}")
+
+
+def stop_process(process: subprocess.Popen | None, *, timeout: float = 10.0) -> None:
+    """SIGTERM (after a SIGCONT: a stopped process cannot exit), then SIGKILL past ``timeout``."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGCONT)
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

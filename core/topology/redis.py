@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import signal
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.db import binaries
 from core.db.binaries import ServerSetupError
-from core.topology.processes import HOST, wait_for_port
+from core.topology.processes import HOST, stop_process, wait_for_port
 
 PROGRAM = "/usr/bin/redis-server"
 
@@ -58,12 +57,5 @@ class Redis:
             self.process.send_signal(number)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGCONT)
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.process = None

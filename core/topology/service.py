@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.topology.processes import HOST, wait_for_port
+from core.topology.processes import HOST, stop_process, wait_for_port
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -44,11 +43,5 @@ class ServiceInstance:
         wait_for_port(self.port, process=self.process, name=self.name, log=self.log_file)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=30.0)
         self.process = None
