@@ -16,6 +16,7 @@ import functools
 import threading
 import time
 
+import redis
 from django.conf import settings
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -50,6 +51,15 @@ def _guarded(method):
     return call
 
 
+# Store ARGV[1] (a whole number) unless the key holds a number at least as large; ARGV[2]: ms.
+SET_IF_GREATER = """
+local current = tonumber(redis.call('GET', KEYS[1]))
+if current and current >= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
+
 class SharedRedisCache(RedisCache):
     """Django's Redis cache with short timeouts, no retries and a breaker (see the module)."""
 
@@ -58,7 +68,11 @@ class SharedRedisCache(RedisCache):
         options.setdefault("socket_timeout", settings.CACHE_SOCKET_TIMEOUT)
         options.setdefault("socket_connect_timeout", settings.CACHE_SOCKET_TIMEOUT)
         super().__init__(server, {**params, "OPTIONS": options})
-        self.breaker_key = (server,) if isinstance(server, str) else tuple(server)
+        servers = server.split(",") if isinstance(server, str) else list(server)
+        self.breaker_key = tuple(servers)
+        self._writer_url = servers[0]  # where Django's client writes, too
+        self._writer_options = options
+        self._writer = None
 
     def available(self) -> bool:
         """False while the breaker is open (the cache failed moments ago)."""
@@ -80,17 +94,31 @@ class SharedRedisCache(RedisCache):
                 _failed_at.pop(self.breaker_key, None)
         return result
 
-    def get_even_if_failing(self, key, default=None):
-        """``get`` that asks Redis while the breaker is open, unless it failed under a second
-        ago; success closes the breaker.
+    def _script_client(self):
+        if self._writer is None:
+            timeouts = ("socket_timeout", "socket_connect_timeout")
+            self._writer = redis.Redis.from_url(
+                self._writer_url, **{k: v for k, v in self._writer_options.items() if k in timeouts}
+            )
+        return self._writer
 
-        For what is worth a socket timeout: the read-your-writes position of a write that just
-        committed. Without it, a write made in the seconds after Redis came back (while this
-        process's breaker was still open) would leave no position for other processes to see.
+    def set_if_greater(self, key, value: int, timeout: float) -> bool:
+        """Store the whole number ``value`` unless ``key`` holds one at least as large, in one
+        atomic step (a read-your-writes position only moves forward). Asks Redis even while the
+        breaker is open, unless it failed under a second ago: without that, a write made in the
+        seconds after Redis came back (while this process's breaker was still open) would leave
+        no position for other processes to see.
         """
         if self._open(wait=min(BYPASS_AFTER_SECONDS, settings.CACHE_RETRY_SECONDS)):
             raise CacheUnavailable("the shared cache failed moments ago")
-        return self._call(RedisCache.get, key, default)
+        full_key = self.make_and_validate_key(key)
+
+        def run(_self):
+            return self._script_client().eval(
+                SET_IF_GREATER, 1, full_key, int(value), max(1, int(timeout * 1000))
+            )
+
+        return bool(self._call(run))
 
 
 for _name in GUARDED:

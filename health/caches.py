@@ -7,6 +7,7 @@ never ``unhealthy``.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -32,22 +33,24 @@ class CacheStatus:
         if self.reachable:
             return None
         label = "shared cache" if self.name == "default" else f"{self.name} cache"
-        return f"{label} unreachable"
+        return f"{label} unreachable or refusing writes"
 
     def as_dict(self) -> dict:
         return {"status": "ok" if self.reachable else "unreachable", "shared": self.shared}
 
 
 def cache_status(name: str) -> CacheStatus:
-    """Read one key of cache ``name`` (bounded by its socket timeout, or refused at once by an
-    open breaker).
+    """Write a fresh value to cache ``name`` and read it back (a cache that answers reads but
+    refuses writes, out of memory or read-only, loses read-your-writes positions). Bounded by its
+    socket timeout, or refused at once by an open breaker.
     """
+    value = secrets.token_hex(8)
     try:
-        caches[name].get(PROBE_KEY)  # opening a cache can fail too (a file cache's folder)
+        backend = caches[name]  # opening a cache can fail too (a file cache's folder)
+        backend.set(PROBE_KEY, value, timeout=60)
+        reachable = backend.get(PROBE_KEY) == value
     except Exception:  # any backend's failure is the answer
         reachable = False
-    else:
-        reachable = True
     return CacheStatus(name, settings.CACHES[name]["BACKEND"] == SHARED, reachable)
 
 

@@ -18,6 +18,8 @@ class SessionSettingsSection:
     checked: list[str] = field(default_factory=list)
     unreachable: list[str] = field(default_factory=list)
     differences: list[Mismatch] = field(default_factory=list)
+    # Aliases that failed while their server is up (a role that cannot log in, say).
+    failing: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -27,7 +29,7 @@ class SessionSettingsSection:
 
     @property
     def problems(self) -> list[str]:
-        return [str(difference) for difference in self.differences]
+        return [str(difference) for difference in self.differences] + self.failing
 
     def as_dict(self) -> dict:
         return {
@@ -48,8 +50,10 @@ def session_settings_section(*, primary_up: bool) -> SessionSettingsSection:
             continue
         try:
             found = effective(alias)
-        except ProbeFailed:
+        except ProbeFailed as failed:
             section.unreachable.append(alias)
+            if server is None or not replicas.is_down(server):
+                section.failing.append(f"{alias}: session settings unreadable ({failed.reason})")
             continue
         section.checked.append(alias)
         section.differences += mismatches(alias, found)

@@ -9,7 +9,9 @@ Remembered tokens never outlive a change made through the application. Saving or
 token, a user or a client forgets this process's tokens at once and, when the change commits,
 writes a new *token epoch* into the shared cache (``CACHE_URL``); each request reads the epoch
 (one small cache read) and trusts only tokens verified under the current one, so every process
-looks again after the commit. Changes that bypass the ORM's signals (raw SQL,
+looks again after the commit. An epoch the cache could not take (Redis down or frozen) is written
+on its next success, and a process that saw the cache fail trusts no remembered token for
+``API_TOKEN_CACHE_SECONDS``. Changes that bypass the ORM's signals (raw SQL,
 ``QuerySet.update()``) are seen within ``API_TOKEN_CACHE_SECONDS``. ``0`` looks every
 request's token up.
 """
@@ -31,6 +33,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from rest_framework import authentication, exceptions
 
+from core import shared_cache
 from core.db.router import primary_first
 from core.db.state import identify
 from core.models import Client
@@ -132,20 +135,25 @@ def current_epoch() -> object:
             cache.add(EPOCH_KEY, secrets.token_hex(8), timeout=None)
             epoch = cache.get(EPOCH_KEY)
     except Exception:  # any cache backend's error: trust no remembered token
+        shared_cache.note_failure()
         logger.warning("token epoch unreadable; looking tokens up")
         return UNKNOWN_EPOCH
     return UNKNOWN_EPOCH if epoch is None else epoch
+
+
+def _write_epoch() -> None:
+    cache.set(EPOCH_KEY, secrets.token_hex(8), timeout=None)
 
 
 def new_epoch() -> None:
     """Make every process verify its tokens again."""
     tokens.clear()
     try:
-        cache.set(EPOCH_KEY, secrets.token_hex(8), timeout=None)
-    except Exception:  # any cache backend's error
-        logger.warning(
-            "token epoch not written; other processes see the change within API_TOKEN_CACHE_SECONDS"
-        )
+        _write_epoch()
+    except Exception:  # any cache backend's error: written on the cache's next success
+        shared_cache.note_failure()
+        shared_cache.owe(EPOCH_KEY, _write_epoch)
+        logger.warning("token epoch not written; owed to the shared cache")
 
 
 # Saves that change nothing a token grants (Django records each admin login this way).
@@ -188,7 +196,9 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             # The epoch comes with the user's read-your-writes pin: one shared-cache read.
             found = identify(verified.user_id, also_read=(EPOCH_KEY,))
             epoch = UNKNOWN_EPOCH if found is None else found.get(EPOCH_KEY)
-            if epoch == verified.epoch:
+            # A change made while the cache failed may not have reached the epoch yet.
+            seconds = settings.API_TOKEN_CACHE_SECONDS
+            if epoch == verified.epoch and not shared_cache.failed_within(seconds):
                 return verified.objects()
         if epoch is None:
             epoch = current_epoch()

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Callable
+
+_instances: weakref.WeakSet[ProcessThread] = weakref.WeakSet()
 
 
 class ProcessThread:
-    """Runs ``target`` in one daemon thread per process; ``on_start`` runs first (under a lock),
-    to forget state a forked worker inherited from its parent.
-    """
+    """Runs ``target`` in one daemon thread per process."""
 
-    def __init__(self, name: str, target: Callable[[], None], on_start=None) -> None:
+    def __init__(self, name: str, target: Callable[[], None]) -> None:
         self.name = name
         self.target = target
-        self.on_start = on_start
         self._lock = threading.Lock()
         self._running: tuple[int, threading.Thread] | None = None
+        _instances.add(self)
 
     def _alive(self) -> bool:
         running = self._running
@@ -30,8 +31,15 @@ class ProcessThread:
         with self._lock:
             if self._alive():
                 return
-            if self.on_start is not None:
-                self.on_start()
             thread = threading.Thread(target=self.target, name=self.name, daemon=True)
             thread.start()
             self._running = (os.getpid(), thread)
+
+
+def _after_fork_in_child() -> None:
+    # A lock another thread held at the fork stays held forever in the child.
+    for instance in list(_instances):
+        instance._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -134,9 +134,17 @@ def bin_dir() -> Path:
 
 
 def run(
-    program: str, *args: str | Path | int, check: bool = True, env: dict | None = None
+    program: str,
+    *args: str | Path | int,
+    check: bool = True,
+    env: dict | None = None,
+    stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run one of the wheel's programs (as the service user when root); raise on failure."""
+    """Run one of the wheel's programs (as the service user when root); raise on failure.
+
+    ``stdin``: text for the program's standard input (SQL that holds a password, say, which a
+    command line would show to every user of the machine).
+    """
     command = [str(bin_dir() / program), *map(str, args)]
     result = subprocess.run(
         command,
@@ -144,6 +152,7 @@ def run(
         text=True,
         cwd="/",
         check=False,
+        input=stdin,
         env={**os.environ, **(env or {})},
         **process_user(),
     )

@@ -74,8 +74,12 @@ def parse_database_url(url: str, *, variable: str) -> dict:
     try:
         parts = urlsplit(url.strip())
         port = parts.port
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{variable} is malformed ({exc})") from None
+    except ValueError:
+        # The parser's message may quote part of the URL, a password included.
+        raise ImproperlyConfigured(
+            f"{variable} is malformed (check the port, and that special characters in the "
+            "user name and password are percent-encoded)"
+        ) from None
     if parts.scheme not in POSTGRES_SCHEMES:
         raise ImproperlyConfigured(
             f"{variable} must start with postgresql:// (got scheme {parts.scheme or 'none'!r})"

@@ -19,6 +19,7 @@ wheel's binaries they are copied next to it once. Nothing outside those folders 
 from __future__ import annotations
 
 import shutil
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,6 +142,10 @@ class EmbeddedPostgres:
         done: list[str] = []
         with self._lock():
             self._prepare_root()
+            for server, wanted in ((self.primary, primary), (self.standby, standby)):
+                if wanted:
+                    # A run interrupted while it held a server frozen (SIGSTOP) left it so.
+                    binaries.signal_server(server.data_dir, signal.SIGCONT)
             if primary or not self.is_initialised(self.standby):
                 done += self._start_primary()
             if standby:

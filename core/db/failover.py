@@ -79,15 +79,15 @@ def give_up(connection, error: BaseException, *, cut_off: bool = False) -> None:
 def guard_query(execute, sql, params, many, context):
     """Execute wrapper of every connection: the request's deadline, and giving up on failure."""
     connection = context["connection"]
-    raw = connection.connection
+    state = current()
     server = replicas.server_for(connection.alias)
     alarm = None
     try:
         with armed(
-            raw.fileno() if raw is not None else None,
-            current().read_deadline,
-            server=server,
-            probe=replicas.sign_of_life(connection.alias),
+            connection.connection,
+            state.read_deadline,
+            server=None if state.probing else server,
+            probe=None if state.probing else replicas.sign_of_life(connection.alias),
         ) as alarm:
             result = execute(sql, params, many, context)
     except DatabaseError as error:

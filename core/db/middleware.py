@@ -13,12 +13,17 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from core.db.failover import ServerUnavailable
 from core.db.replicas import primary_wal_position
-from core.db.state import RoutingState, pin_user, request_scope
+from core.db.state import RoutingState, current, pin_user, request_scope
 
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
 UNAVAILABLE_DETAIL = "The database is unavailable; retry shortly."
+# The server failed after the request had begun writing: what it wrote may have been stored.
+MAYBE_STORED_DETAIL = (
+    "The database stopped answering while this request was writing: the change may or may not "
+    "have been stored. Read it back before retrying."
+)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 QUERY_CANCELED = "57014"  # statement_timeout
@@ -37,7 +42,11 @@ def database_error_response(error: Exception) -> JsonResponse:
             status=503,
         )
     logger.error("database unavailable: %s", type(error).__name__)
-    response = JsonResponse({"detail": UNAVAILABLE_DETAIL}, status=503)
+    # A query that failed under way after the request began writing (not a connection that
+    # could not be opened: nothing was sent then).
+    maybe_stored = isinstance(error, ServerUnavailable) and current().wrote
+    detail = MAYBE_STORED_DETAIL if maybe_stored else UNAVAILABLE_DETAIL
+    response = JsonResponse({"detail": detail}, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
@@ -73,7 +82,8 @@ class DatabaseRoutingMiddleware:
             state.primary_reads = request.method not in SAFE_METHODS
             request.db_routing = state
             response = self.get_response(request)
-            if state.wrote and response.status_code < 500:
+            if state.wrote:
+                # Even after an error: what the request wrote may have been stored.
                 user = getattr(request, "user", None)
                 user_id = state.user_id or (user.pk if user and user.is_authenticated else None)
                 if user_id is not None:
@@ -110,7 +120,14 @@ class DatabaseRoutingMiddleware:
             state.attempts += 1
             logger.warning("%s %s re-run elsewhere: %s", request.method, request.path, failure)
             try:
-                return match.func(request, *match.args, **match.kwargs)
+                response = match.func(request, *match.args, **match.kwargs)
             except ServerUnavailable as again:
                 failure = again
+                continue
+            except (OperationalError, InterfaceError) as error:
+                return database_error_response(error)
+            # A failure while rendering lands here too, and Django renders no response that
+            # replaces one that failed to render.
+            render = getattr(response, "render", None)
+            return render() if callable(render) else response
         return database_error_response(failure)

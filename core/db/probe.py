@@ -19,6 +19,7 @@ import psycopg
 from django.db import DatabaseError, connections
 
 from core.db.deadline import armed
+from core.db.state import probe_scope
 
 logger = logging.getLogger(__name__)
 
@@ -59,10 +60,11 @@ def fetch(alias: str, sql: str, params: list | tuple | None = None) -> list[tupl
     attempts = 2 if connection.connection is not None else 1
     for _ in range(attempts):
         try:
-            connection.ensure_connection()
+            with probe_scope(PROBE_DEADLINE_SECONDS):  # PgBouncer may wait for the server
+                connection.ensure_connection()
             raw = connection.connection
             with (
-                armed(raw.fileno(), PROBE_DEADLINE_SECONDS),
+                armed(raw, PROBE_DEADLINE_SECONDS),
                 raw.transaction(),
                 raw.cursor() as cursor,
             ):

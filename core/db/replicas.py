@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -31,10 +32,11 @@ from django.db import DatabaseError, connections
 from core.db import deadline
 from core.db.background import ProcessThread
 from core.db.config import PRIMARY, Standby
+from core.db.state import probe_scope
 
 LAG_CHECK_INTERVAL = 1.0
-# A standby found behind a pin is asked again no sooner than this.
-REPLAY_RECHECK_SECONDS = 0.05
+# A standby found behind a pin is asked again no sooner than this (per process).
+REPLAY_RECHECK_SECONDS = 0.005
 # A user's read waits this long for a standby to replay their write before going to the primary:
 # streaming replay is usually a few milliseconds behind a commit under load, and a standby read
 # is what spares the primary.
@@ -44,9 +46,13 @@ PROBE_TICK_SECONDS = 0.25
 # long decided by then).
 PROBE_GIVE_UP_SECONDS = 5.0
 STUCK_UNKNOWN = -1
+# While the primary is believed down, a read that only it can serve asks it again at most this
+# often (per process); the prober lets it back within REPLICA_RETRY_SECONDS anyway.
+PRIMARY_ASK_SECONDS = 0.5
 
 # Caught up (everything received is replayed) and still streaming: no lag. Otherwise the lag
-# is the age of the last replayed commit: a standby that silently stopped streaming ages too.
+# is the age of the last replayed commit: a standby that silently stopped streaming ages too,
+# and one that has replayed no commit since it started has an unknown (infinite) lag.
 STATUS_SQL = """
 SELECT CASE
     WHEN NOT pg_is_in_recovery() THEN 0
@@ -54,7 +60,7 @@ SELECT CASE
          AND EXISTS (
              SELECT 1 FROM pg_stat_wal_receiver WHERE coalesce(status, 'streaming') = 'streaming'
          ) THEN 0
-    ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0)
+    ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 'Infinity')
 END::float8,
     (coalesce(pg_last_wal_replay_lsn(), '0/0') - '0/0'::pg_lsn)::int8,
     (coalesce(pg_last_wal_receive_lsn(), '0/0') - '0/0'::pg_lsn)::int8
@@ -68,6 +74,8 @@ class ServerHealth:
     """What this process last learnt about one server."""
 
     down: bool = False
+    # Counts mark-downs: a probe that began before the latest one cannot undo it.
+    generation: int = 0
     retry_at: float = 0.0
     last_error: str | None = None
     # Marked down because replay cancelled or blocked a read: let back once replay moved on.
@@ -76,6 +84,7 @@ class ServerHealth:
     lag_checked_at: float = float("-inf")
     replay_lsn: int = 0
     replay_checked_at: float = float("-inf")
+    primary_asked_at: float = float("-inf")
 
 
 _health: dict[str, ServerHealth] = {}
@@ -129,16 +138,19 @@ def sign_of_life(alias: str) -> Callable[[], None]:
 
 
 def _select_one(alias: str, seconds: float = PROBE_GIVE_UP_SECONDS) -> None:
-    """``SELECT 1`` on a fresh session of ``alias`` in this thread, cut off after ``seconds``."""
+    """``SELECT 1`` on a fresh session of ``alias`` in this thread, cut off after ``seconds``
+    (connecting included: PgBouncer answers the log-in itself, then waits for the server).
+    """
     connection = connections[alias]
-    try:
-        connection.close()
-        connection.ensure_connection()
-        raw = connection.connection
-        with deadline.armed(raw.fileno(), seconds), raw.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    finally:
-        connection.close()
+    with probe_scope(seconds):
+        try:
+            connection.close()
+            connection.ensure_connection()
+            raw = connection.connection
+            with deadline.armed(raw, seconds), raw.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        finally:
+            connection.close()
 
 
 _probes: dict[str, Callable[[], None]] = {}
@@ -150,25 +162,35 @@ _probes: dict[str, Callable[[], None]] = {}
 def mark_down(server: str, error: str = "unreachable", *, replay_conflict: bool = False) -> None:
     """Stop sending reads to ``server``; the prober lets it back once it answers again."""
     entry = health(server)
-    if not entry.down:
-        logger.warning("%s marked down: %s", server, error)
-    entry.down = True
-    entry.retry_at = time.monotonic() + settings.REPLICA_RETRY_SECONDS
-    entry.last_error = error
-    # After a replay conflict, the prober's first look sets where replay stands.
-    entry.stuck_at_lsn = STUCK_UNKNOWN if replay_conflict else None
-    entry.lag_seconds = None
-    entry.lag_checked_at = float("-inf")
+    with _lock:
+        if not entry.down:
+            logger.warning("%s marked down: %s", server, error)
+        entry.generation += 1
+        entry.retry_at = time.monotonic() + settings.REPLICA_RETRY_SECONDS
+        entry.last_error = error
+        # After a replay conflict, the prober's first look sets where replay stands.
+        entry.stuck_at_lsn = STUCK_UNKNOWN if replay_conflict else None
+        entry.lag_seconds = None
+        entry.lag_checked_at = float("-inf")
+        # A restarted standby may serve reads from before the position it reported.
+        entry.replay_lsn = 0
+        entry.replay_checked_at = float("-inf")
+        entry.down = True
     _prober.ensure()
 
 
-def _mark_up(server: str) -> None:
+def _mark_up(server: str, *, generation: int | None = None) -> bool:
+    """Let ``server`` back, unless it was marked down again since ``generation``."""
     entry = health(server)
-    if entry.down:
-        logger.warning("%s answers again", server)
-    entry.down = False
-    entry.last_error = None
-    entry.stuck_at_lsn = None
+    with _lock:
+        if generation is not None and entry.generation != generation:
+            return False
+        if entry.down:
+            logger.warning("%s answers again", server)
+        entry.down = False
+        entry.last_error = None
+        entry.stuck_at_lsn = None
+    return True
 
 
 def is_down(server: str) -> bool:
@@ -191,7 +213,7 @@ def _observe(alias: str, server: str) -> bool:
             # The raw connection: a failure here marks the standby down, nothing else.
             with (
                 deadline.armed(
-                    raw.fileno(),
+                    raw,
                     settings.REPLICA_READ_TIMEOUT,
                     server=server,
                     probe=sign_of_life(alias),
@@ -321,7 +343,7 @@ def wait_for_replay(
     """
     limit = settings.REPLICA_MAX_LAG_SECONDS if max_lag is None else max_lag
     give_up_at = time.monotonic() + seconds
-    interval = min(REPLAY_RECHECK_SECONDS, max(seconds / 5, 0.001))
+    interval = REPLAY_RECHECK_SECONDS
     while True:
         candidates = [
             (s.ml_alias if ml else s.read_alias, s.name)
@@ -330,7 +352,10 @@ def wait_for_replay(
         ]
         for alias, server in candidates:
             entry = health(server)
-            if entry.replay_lsn < position and not _observe(alias, server):
+            if entry.replay_lsn < position and (
+                time.monotonic() - entry.replay_checked_at < REPLAY_RECHECK_SECONDS
+                or not _observe(alias, server)
+            ):
                 continue
             lag = entry.lag_seconds
             if entry.replay_lsn >= position and lag is not None and lag <= limit:
@@ -354,12 +379,16 @@ def primary_answers() -> bool:
     """
     if primary_reachable():
         return True
+    entry = health(PRIMARY)
+    if time.monotonic() - entry.primary_asked_at < PRIMARY_ASK_SECONDS:
+        return False
+    entry.primary_asked_at = time.monotonic()
+    generation = entry.generation
     try:
         _select_one(PRIMARY, seconds=settings.REPLICA_READ_TIMEOUT)
     except (DatabaseError, psycopg.Error):
         return False
-    _mark_up(PRIMARY)
-    return True
+    return _mark_up(PRIMARY, generation=generation)
 
 
 # ---- the prober --------------------------------------------------------------------------
@@ -368,13 +397,16 @@ def primary_answers() -> bool:
 def _probe(server: str) -> None:
     """Ask a server that is down whether it answers again (in the prober thread)."""
     entry = health(server)
+    generation = entry.generation
     connection = connections[_status_alias(server)]
+    seconds = settings.REPLICA_READ_TIMEOUT
     try:
-        connection.ensure_connection()
-        raw = connection.connection
-        with deadline.armed(raw.fileno(), settings.REPLICA_READ_TIMEOUT), raw.cursor() as cursor:
-            cursor.execute(STATUS_SQL)
-            lag, replay, received = cursor.fetchone()
+        with probe_scope(seconds):  # connecting included: PgBouncer may wait for the server
+            connection.ensure_connection()
+            raw = connection.connection
+            with deadline.armed(raw, seconds), raw.cursor() as cursor:
+                cursor.execute(STATUS_SQL)
+                lag, replay, received = cursor.fetchone()
     except (DatabaseError, psycopg.Error):
         entry.retry_at = time.monotonic() + settings.REPLICA_RETRY_SECONDS
         return
@@ -387,11 +419,11 @@ def _probe(server: str) -> None:
         # Replay has not moved since it cancelled or blocked a read: still stuck.
         entry.retry_at = time.monotonic() + settings.REPLICA_RETRY_SECONDS
         return
-    entry.replay_lsn = max(entry.replay_lsn, replay)
-    entry.replay_checked_at = time.monotonic()
-    entry.lag_seconds = float(lag)
-    entry.lag_checked_at = time.monotonic()
-    _mark_up(server)
+    if _mark_up(server, generation=generation):
+        entry.replay_lsn = replay
+        entry.replay_checked_at = time.monotonic()
+        entry.lag_seconds = float(lag)
+        entry.lag_checked_at = time.monotonic()
 
 
 def _probe_loop() -> None:
@@ -402,8 +434,9 @@ def _probe_loop() -> None:
             if entry.down and entry.retry_at <= now:
                 try:
                     _probe(server)
-                except Exception:  # the prober must outlive anything one probe does
-                    logger.exception("probing %s failed", server)
+                except Exception as error:  # the prober must outlive anything one probe does
+                    # The class only: a driver's message names hosts and users.
+                    logger.warning("probing %s failed: %s", server, type(error).__name__)
                     entry.retry_at = time.monotonic() + settings.REPLICA_RETRY_SECONDS
 
 
@@ -416,8 +449,20 @@ def reset() -> None:
         _health.clear()
 
 
+def _forget_inherited() -> None:
+    """In a forked child: what the parent learnt is not this process's, nor is its lock."""
+    global _lock
+    _lock = threading.Lock()
+    _health.clear()
+
+
+os.register_at_fork(after_in_child=_forget_inherited)
+
+
 def primary_wal_position() -> int | None:
     """The primary's WAL insert position now (past every commit so far); None if unreadable."""
+    if is_down(PRIMARY):
+        return None
     try:
         with connections[PRIMARY].cursor() as cursor:
             cursor.execute("SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::int8")

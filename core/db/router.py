@@ -28,7 +28,7 @@ from django.db import InterfaceError, OperationalError, connections, transaction
 
 from core.db import replicas
 from core.db.config import ML_PRIMARY, PRIMARY
-from core.db.state import current
+from core.db.state import PRIMARY_ONLY, RoutingState, current
 
 ML_APPS = frozenset({"mlmonitoring"})
 ANY_LAG = float("inf")
@@ -46,30 +46,52 @@ def _standby_read(*, ml: bool, position: int | None, max_lag: float | None = Non
     return replicas.choose_replica(max_lag=max_lag, position=position)
 
 
-def _routed_read(*, ml: bool, position: int | None) -> str:
-    primary = ML_PRIMARY if ml else PRIMARY
-    alias = _standby_read(ml=ml, position=position)
-    if alias is not None:
-        return alias
-    if position is not None:
-        # This user's write is on no usable standby yet: they usually get there in moments.
-        alias = replicas.wait_for_replay(position, ml=ml, seconds=replicas.REPLAY_WAIT_SECONDS)
-        if alias is not None:
-            return alias
-        # Only the primary has it.
-        if replicas.primary_answers():
-            return primary
-        # The primary went away just after the write: its WAL is still reaching the standbys.
+def _any_standby(*, ml: bool) -> str | None:
+    return _standby_read(ml=ml, position=None, max_lag=ANY_LAG)
+
+
+def _pinned_without_primary(*, ml: bool, position: int) -> str | None:
+    """A read pinned to ``position`` while the primary does not answer: a standby that has
+    replayed it (its WAL may still be arriving: the primary went away just after the write),
+    else, rather than an error, any standby that answers.
+    """
+    alias = None
+    if position != PRIMARY_ONLY:
         alias = replicas.wait_for_replay(
             position, ml=ml, seconds=settings.REPLICA_READ_TIMEOUT, max_lag=ANY_LAG
         )
-        if alias is None:
-            logger.warning("primary down and no standby has replayed the user's last write")
-        return alias or _standby_read(ml=ml, position=None, max_lag=ANY_LAG) or primary
-    if replicas.primary_reachable():
+    if alias is None:
+        logger.warning("the primary does not answer and no standby has the user's last write")
+        alias = _any_standby(ml=ml)
+    return alias
+
+
+def _routed_read(*, ml: bool, position: int | None, state: RoutingState | None = None) -> str:
+    primary = ML_PRIMARY if ml else PRIMARY
+    if position is None:
+        alias = _standby_read(ml=ml, position=None)
+        if alias is not None:
+            return alias
+        if replicas.primary_reachable():
+            return primary
+        # The primary is down too: a lagging standby still answers.
+        return _any_standby(ml=ml) or primary
+    if position != PRIMARY_ONLY:
+        # This user's write: on a usable standby, or on one in a few milliseconds.
+        alias = _standby_read(ml=ml, position=position) or replicas.wait_for_replay(
+            position, ml=ml, seconds=replicas.REPLAY_WAIT_SECONDS
+        )
+        if alias is not None:
+            return alias
+    if replicas.primary_answers():
         return primary
-    # The primary is down too: a lagging standby still answers.
-    return _standby_read(ml=ml, position=None, max_lag=ANY_LAG) or primary
+    # Decided once per request: every query of it would otherwise wait again.
+    remembered = state.fallbacks.get(ml) if state is not None else None
+    if remembered is None or replicas.is_down(replicas.server_for(remembered)):
+        remembered = _pinned_without_primary(ml=ml, position=position) or primary
+        if state is not None:
+            state.fallbacks[ml] = remembered
+    return remembered
 
 
 def ml_read_alias() -> str:
@@ -90,7 +112,7 @@ def read_alias(*, ml: bool = False) -> str:
         # Having written, this request has seen the primary answer.
         alias = ML_PRIMARY if ml else PRIMARY
     else:
-        alias = _routed_read(ml=ml, position=state.pin())
+        alias = _routed_read(ml=ml, position=state.pin(), state=state)
     state.note_read(alias)
     return alias
 

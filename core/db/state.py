@@ -6,12 +6,19 @@ for that user (``pin_user``). Each later request of the user reads it back (``id
 reads only from a standby whose replay position has reached it, else from the primary. The pin
 is right however far a standby lags, it holds across processes and instances (through the shared
 cache), and it stops costing anything as soon as the standbys have caught up.
+
+The cache's silence (no position for a user) is trusted only when the cache has held positions
+for longer than a usable standby may lag (``db-routing:positions-since``: a restarted or emptied
+Redis starts again) and this process has not seen it fail meanwhile; otherwise the user's reads
+go to the primary for those few seconds. A position that could not be stored is stored on the
+next successful use of the cache (``core.shared_cache``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -19,7 +26,10 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.cache import cache
 
+from core import shared_cache
+
 PIN_KEY = "db-routing:lsn:{user_id}"
+SINCE_KEY = "db-routing:positions-since"
 # A write whose WAL position could not be read: no standby qualifies until the pin expires.
 PRIMARY_ONLY = 2**63 - 1
 
@@ -33,8 +43,10 @@ class RoutingState:
     wrote: bool = False
     user_id: int | None = None
     ml_mode: str | None = None  # None, "read" (ml_session()) or "write" (read_only=False)
-    # Deadline of each read on a standby (seconds), set for requests; None: no deadline.
+    # Deadline of each query (seconds), set for requests; None: no deadline.
     read_deadline: float | None = None
+    # A probe's own queries: cut at the deadline without asking for a sign of life.
+    probing: bool = False
     # A request that is going to write reads what it validates against from the primary.
     primary_reads: bool = False
     # Whether the request only reads, so that it can be re-run after a standby failed under it,
@@ -42,6 +54,8 @@ class RoutingState:
     retryable: bool = False
     attempts: int = 0
     read_aliases: list[str] = field(default_factory=list)
+    # Where this request's pinned reads go while the primary does not answer (by ML or not).
+    fallbacks: dict[bool, str] = field(default_factory=dict)
     _pin: int | None = None
     _pin_known: bool = False
 
@@ -50,16 +64,9 @@ class RoutingState:
         if self.user_id is None:
             return None
         if not self._pin_known:
-            try:
-                self._set_pin(cache.get(PIN_KEY.format(user_id=self.user_id)))
-            except Exception:  # any cache backend's error: only the primary is safe
-                logger.warning("routing cache unreadable; reading from the primary")
-                self._set_pin(PRIMARY_ONLY)
+            self._pin, _ = _read_pin(self.user_id)
+            self._pin_known = True
         return self._pin
-
-    def _set_pin(self, value: object) -> None:
-        self._pin = int(value) if isinstance(value, int) else None
-        self._pin_known = True
 
     def note_read(self, alias: str) -> None:
         if alias not in self.read_aliases:
@@ -91,6 +98,43 @@ def request_scope(
         _state.reset(token)
 
 
+@contextlib.contextmanager
+def probe_scope(seconds: float) -> Iterator[RoutingState]:
+    """A unit of work that asks a server whether it answers: every query, the session's set-up
+    included, is cut off after ``seconds``.
+    """
+    with request_scope(read_deadline=seconds) as state:
+        state.probing = True
+        yield state
+
+
+def _read_pin(user_id: int, *also_read: str) -> tuple[int | None, dict | None]:
+    """The user's position, read with ``also_read`` in one round trip (their values are returned;
+    None when the cache could not be read, and the position is then ``PRIMARY_ONLY``).
+    """
+    key = PIN_KEY.format(user_id=user_id)
+    try:
+        found = cache.get_many([key, SINCE_KEY, *also_read])
+    except Exception:  # any cache backend's error: only the primary is safe
+        shared_cache.note_failure()
+        logger.warning("routing cache unreadable; reading from the primary")
+        return PRIMARY_ONLY, None
+    shared_cache.settle()
+    position = found.get(key)
+    if isinstance(position, int):
+        return position, found
+    window = settings.REPLICA_MAX_LAG_SECONDS + 1
+    since = found.get(SINCE_KEY)
+    if not isinstance(since, float | int):
+        # The cache holds no positions yet (new, restarted or emptied): from now on it does.
+        with contextlib.suppress(Exception):
+            cache.add(SINCE_KEY, time.time(), timeout=None)
+        return PRIMARY_ONLY, found
+    if time.time() - since < window or shared_cache.failed_within(window):
+        return PRIMARY_ONLY, found
+    return None, found
+
+
 def identify(user_id: int, *, also_read: tuple[str, ...] = ()) -> dict | None:
     """Tell the router who is asking (called once authentication has found the user).
 
@@ -104,16 +148,22 @@ def identify(user_id: int, *, also_read: tuple[str, ...] = ()) -> dict | None:
         state._pin_known = False
     if not also_read:
         return {}
-    pin = PIN_KEY.format(user_id=user_id)
-    try:
-        found = cache.get_many([pin, *also_read])
-    except Exception:  # any cache backend's error
-        logger.warning("routing cache unreadable; reading from the primary")
-        state._set_pin(PRIMARY_ONLY)
-        return None
+    position, found = _read_pin(user_id, *also_read)
     if not state._pin_known:
-        state._set_pin(found.get(pin))
+        state._pin, state._pin_known = position, True
     return found
+
+
+def _store_pin(key: str, position: int) -> None:
+    # Redis: atomically, and even while this process's breaker is open (another process may
+    # read it); elsewhere a read and a write (one host: the race is a few microseconds wide).
+    set_if_greater = getattr(cache, "set_if_greater", None)
+    if set_if_greater is not None:
+        set_if_greater(key, position, timeout=settings.REPLICA_PIN_SECONDS)
+        return
+    stored = cache.get(key)
+    if not (isinstance(stored, int) and stored >= position):
+        cache.set(key, position, timeout=settings.REPLICA_PIN_SECONDS)
 
 
 def pin_user(user_id: int, position: int | None) -> None:
@@ -124,14 +174,18 @@ def pin_user(user_id: int, position: int | None) -> None:
     key = PIN_KEY.format(user_id=user_id)
     position = PRIMARY_ONLY if position is None else position
     try:
-        # Worth a socket timeout even while the cache seemed down: another process may read it.
-        get = getattr(cache, "get_even_if_failing", cache.get)
-        stored = get(key)
-        if isinstance(stored, int) and stored >= position:
-            return
-        cache.set(key, position, timeout=settings.REPLICA_PIN_SECONDS)
+        _store_pin(key, position)
     except Exception:  # the write succeeded; a lost pin must not turn it into an error
-        logger.warning("routing cache unwritable; user %s not pinned", user_id)
+        shared_cache.note_failure()
+        logger.warning("routing cache unwritable; user %s's position owed", user_id)
+
+        def store_later() -> None:
+            _store_pin(key, position)
+            # Others may have read this user's rows from a standby meanwhile: from now on,
+            # silence is not trusted for a while anywhere.
+            cache.set(SINCE_KEY, time.time(), timeout=None)
+
+        shared_cache.owe(key, store_later)
 
 
 def reset() -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 
 import psycopg
 import pytest
+from django.conf import settings
 from django.db import OperationalError, close_old_connections, connections, transaction
 
-from core.db import replicas
+from core.db import binaries, replicas
 from core.db.failover import ServerUnavailable
 from core.db.replicas import primary_wal_position
 from core.db.router import ml_session, read_alias
@@ -24,6 +27,10 @@ from core.testing import (
 )
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+
+
+def standby_dir():
+    return settings.EMBEDDED_DB.standby.data_dir
 
 
 def fetch_client(name: str) -> Client | None:
@@ -313,3 +320,37 @@ def test_a_standby_session_known_to_be_dead_is_not_handed_out():
     replicas.health("replica").lag_checked_at = time.monotonic()  # as if checked just now
     with request_scope():
         assert fetch_client("dead-session") is not None  # a fresh session, or the primary
+
+
+def test_a_standby_that_freezes_midway_through_a_long_read_is_still_cut_off():
+    assert fetch_client("nobody") is None  # connected, lag measured
+    replicas.health("replica").lag_checked_at = time.monotonic() + 60
+    freezer = threading.Timer(1.5, lambda: binaries.signal_server(standby_dir(), signal.SIGSTOP))
+    try:
+        with request_scope(read_deadline=0.6):
+            started = time.monotonic()
+            freezer.start()
+            with pytest.raises(ServerUnavailable, match="deadline"):
+                list(Client.objects.raw("SELECT 0 AS id, pg_sleep(5) AS slept"))
+            elapsed = time.monotonic() - started
+    finally:
+        freezer.join()
+        binaries.signal_server(standby_dir(), signal.SIGCONT)
+    # Alive (and left alone) for 1.5 s, then cut within a deadline of the freeze.
+    assert 1.5 < elapsed < 2.6, elapsed
+    assert wait_until(lambda: not replicas.is_down("replica"), timeout=10)
+
+
+def test_an_unknown_position_with_the_primary_down_reads_a_standby_at_once():
+    with request_scope():
+        Client.objects.create(name="kept")
+    wait_for_standby()
+    pin_user(7, None)  # the primary went away before the write's position could be read
+    with server_stopped(standby=False), request_scope(read_deadline=1.0) as state:
+        close_old_connections()  # what Django does when the next request starts
+        identify(7)
+        started = time.monotonic()
+        for _ in range(3):
+            assert fetch_client("kept") is not None
+        assert time.monotonic() - started < 1.0
+        assert state.read_aliases == ["replica"]

@@ -35,12 +35,17 @@ from core.topology.service import BASE_DIR, ServiceInstance
 STANDBYS = 2
 INSTANCES = 2
 READ_TIMEOUT = 1.0  # the instances' REPLICA_READ_TIMEOUT
-STATE_FILE = "topology.json"
+
+
+def _state_file(root: Path) -> Path:
+    # Beside the topology's folder, not in it: that folder belongs to the servers' user, who
+    # must not choose what this process kills.
+    return root.with_name(f"{root.name}.json")
 
 
 def _forget_previous(root: Path) -> None:
     """Stop what an interrupted earlier run left behind in ``root``, and remove it."""
-    state = root / STATE_FILE
+    state = _state_file(root)
     if state.exists():
         try:
             pids = json.loads(state.read_text()).get("pids", [])
@@ -186,8 +191,7 @@ class Topology:
         processes += [getattr(self, "redis", None) and self.redis.process]
         processes += [getattr(self, "pgbouncer", None) and self.pgbouncer.process]
         pids = [process.pid for process in processes if process is not None]
-        if self.root.exists():
-            (self.root / STATE_FILE).write_text(json.dumps({"pids": pids}))
+        _state_file(self.root).write_text(json.dumps({"pids": pids}))
 
     def stop(self) -> None:
         """Stop every process and remove the topology's folder."""
@@ -198,3 +202,4 @@ class Topology:
                 getattr(self, part).stop()
         self.cluster.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+        _state_file(self.root).unlink(missing_ok=True)

@@ -116,7 +116,7 @@ class StreamingCluster:
         """Run ``sql`` as the superuser on ``server``; its output (unaligned, tuples only)."""
         result = binaries.run(
             "psql", "-h", self.socket_dir, "-p", server.port, "-U", SUPERUSER, "-d", database,
-            "-v", "ON_ERROR_STOP=1", "-tAc", sql,
+            "-v", "ON_ERROR_STOP=1", "-tA", "-q", stdin=sql,
         )  # fmt: skip
         return result.stdout.strip()
 

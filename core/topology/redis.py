@@ -51,6 +51,17 @@ class Redis:
         )  # fmt: skip
         wait_for_port(self.port, process=self.process, name="redis-server", log=self.log_file)
 
+    def cli(self, *args: str) -> str:
+        """A command through ``redis-cli`` (``CONFIG SET maxmemory 1``...); its output."""
+        finished = subprocess.run(
+            ["redis-cli", "-h", HOST, "-p", str(self.port), *args],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+        return finished.stdout.strip()
+
     def signal(self, number: int) -> None:
         """SIGSTOP / SIGCONT the server (a frozen Redis)."""
         if self.process is not None:

@@ -97,5 +97,5 @@ def test_a_cache_that_does_not_answer_makes_readiness_degraded_but_ready(client,
     assert response.status_code == 200
     assert body["ready"] is True
     assert body["status"] == "degraded"
-    assert body["reasons"] == ["shared cache unreachable"]
+    assert body["reasons"] == ["shared cache unreachable or refusing writes"]
     assert body["caches"]["default"]["status"] == "unreachable"

@@ -46,11 +46,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if seconds is not None:
             # Setting the session up (Django's own queries, pgvector's type lookup) waits on the
             # server like any query: PgBouncer may still be trying to reach it.
+            probing = current().probing
             self._setup_alarm = armed(
-                connection.fileno(),
+                connection,
                 seconds,
-                server=replicas.server_for(self.alias),
-                probe=replicas.sign_of_life(self.alias),
+                server=None if probing else replicas.server_for(self.alias),
+                probe=None if probing else replicas.sign_of_life(self.alias),
             )
             self._setup_alarm.__enter__()
         return connection

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connections
+from django.db import connections, transaction
 
 from core.db.probe import ProbeFailed
 from core.db.session_settings import effective, mismatches, role_statements
@@ -57,7 +57,9 @@ class Command(BaseCommand):
         except ValueError as error:
             raise CommandError(str(error)) from None
         for alias, statement in statements:
-            with connections[alias].cursor() as cursor:
+            # Once applied, the ML role's sessions start read-only: this one must not.
+            with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
+                cursor.execute("SET TRANSACTION READ WRITE")
                 cursor.execute(statement)
             self.stdout.write(f"{alias:<14} {statement}")
         for alias in connections:
