@@ -19,11 +19,23 @@ class UserCreationAdminForm(AdminUserCreationForm):
         fields = ("email", "client", "role")
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].lower()
-        # Emails are global logins; ask the primary, a standby may not have the newest user.
-        if User.objects.using("default").filter(email__iexact=email).exists():
-            raise ValidationError("A user with this email address already exists.")
-        return email
+        return self.cleaned_data["email"].lower()
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        email, client = cleaned.get("email"), cleaned.get("client")
+        # Unique within a client; ask the primary, a standby may not have the newest user.
+        if (
+            email
+            and client
+            and User.objects.using("default")
+            .filter(client=client, email__iexact=email, active=True)
+            .exists()
+        ):
+            self.add_error(
+                "email", ValidationError("This client already has a user with this email address.")
+            )
+        return cleaned
 
 
 class UserChangeAdminForm(UserChangeForm):

@@ -14,7 +14,28 @@ class PrimaryModelBackend(ModelBackend):
     The admin's session user is read on each request; from a standby, a deactivated operator or
     one who lost superuser rights would keep them until the standby replays the change. A
     standby answers only while the primary is down.
+
+    An email address is unique per client, so a login by email and password checks each active
+    account with that address and accepts the one whose password matches (none when two do).
     """
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        email = username if username is not None else kwargs.get(User.USERNAME_FIELD)
+        if email is None or password is None:
+            return None
+        candidates, _ = primary_first(
+            lambda alias: list(
+                User._default_manager.using(alias).filter(email__iexact=email, active=True)
+            )
+        )
+        if not candidates:
+            # As long as a real check: the answer's timing says nothing about the address.
+            User().set_password(password)
+            return None
+        matching = [user for user in candidates if user.check_password(password)]
+        if len(matching) != 1 or not self.user_can_authenticate(matching[0]):
+            return None
+        return matching[0]
 
     def get_user(self, user_id):
         user, _ = primary_first(

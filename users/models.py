@@ -40,9 +40,14 @@ class UserManager(BaseUserManager):
 
 
 class User(TenantModel, AbstractBaseUser, PermissionsMixin):
-    """A person of one client, logging in by email, with a role."""
+    """A person of one client, logging in by email, with a role.
 
-    email = models.EmailField(unique=True)
+    An email address is unique within a client, not across clients: a global uniqueness would
+    tell any client, by a 409, whether an address has an account anywhere on the platform.
+    Logging in by email picks the account whose password matches (``users.backends``).
+    """
+
+    email = models.EmailField()
     first_name = models.CharField(max_length=150, blank=True, default="")
     last_name = models.CharField(max_length=150, blank=True, default="")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.USER)
@@ -67,6 +72,12 @@ class User(TenantModel, AbstractBaseUser, PermissionsMixin):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(role__in=Role.values), name="users_role_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["client", "email"],
+                condition=models.Q(active=True),
+                name="users_email_unique_per_client",
+                violation_error_message="A user of your client already has this email address.",
             ),
         ]
 

@@ -45,12 +45,17 @@ class UserSerializer(TenantModelSerializer):
 
     def validate_email(self, value: str) -> str:
         value = value.lower()
-        others = User.objects.filter(email__iexact=value)
+        # Unique within the client only: another client's addresses are not this one's business
+        # (a conflict there would tell whether an address has an account anywhere).
+        others = User.objects.filter(
+            client_id=self.context["client_id"], email__iexact=value, active=True
+        )
         if self.instance is not None:
             others = others.exclude(pk=self.instance.pk)
-        # Emails are global logins: say it cannot be used, not whose it is.
         if others.using("default").exists():
-            raise Conflict("This email address cannot be used.", fields=["email"])
+            raise Conflict(
+                "A user of your client already has this email address.", fields=["email"]
+            )
         return value
 
     def validate_role(self, value: str) -> str:

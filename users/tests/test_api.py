@@ -62,10 +62,23 @@ def test_users_may_edit_their_own_profile_only(api, user_a, tenant_a):
     assert client.delete(f"/api/users/{colleague.pk}").status_code == 403
 
 
-def test_email_of_another_tenant_is_refused_without_saying_whose(api, admin_a, admin_b):
-    response = api(admin_a).post("/api/users", {"email": admin_b.email}, format="json")
-    assert response.status_code == 409
-    assert response.json() == {"detail": "This email address cannot be used.", "fields": ["email"]}
+def test_an_email_is_unique_within_a_client_only_so_it_reveals_nothing(
+    api, admin_a, user_a, admin_b
+):
+    client = api(admin_a)
+    # Another client's address (an operator's too) is as free as any: no oracle.
+    elsewhere = client.post("/api/users", {"email": admin_b.email}, format="json")
+    assert elsewhere.status_code == 201
+    assert elsewhere.json()["client_id"] == admin_a.client_id
+    own = client.patch(f"/api/users/{admin_a.pk}", {"email": "x@operators.test"}, format="json")
+    assert own.status_code == 200
+    # Within the client, a taken address is a conflict naming the field.
+    taken = client.post("/api/users", {"email": user_a.email.upper()}, format="json")
+    assert taken.status_code == 409
+    assert taken.json() == {
+        "detail": "A user of your client already has this email address.",
+        "fields": ["email"],
+    }
 
 
 def test_admin_cannot_delete_themselves(api, admin_a):

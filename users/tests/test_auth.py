@@ -47,6 +47,21 @@ def test_create_api_user_prints_a_working_token_last(api):
     assert not ApiToken.objects.filter(digest=token).exists()
 
 
+def test_create_api_user_changes_a_role_only_when_asked_and_says_so():
+    def run(*role: str) -> list[str]:
+        out = io.StringIO()
+        call_command(
+            "create_api_user", "--client", "Acme", "--email", "ana@acme.test", *role, stdout=out
+        )
+        return out.getvalue().strip().splitlines()
+
+    assert "created with role admin" in run("--role", "admin")[0]
+    assert "role admin, unchanged" in run()[0]  # no --role: no demotion
+    assert User.objects.get(email="ana@acme.test").role == "admin"
+    assert "role changed from admin to viewer" in run("--role", "viewer")[0]
+    assert User.objects.get(email="ana@acme.test").role == "viewer"
+
+
 def test_create_api_user_rejects_a_bad_email():
     with pytest.raises(CommandError, match="--email"):
         call_command("create_api_user", "--client", "Acme", "--email", "not-an-email")

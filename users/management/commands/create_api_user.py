@@ -14,16 +14,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--client", required=True, help="Client name (created if missing).")
         parser.add_argument("--email", required=True)
-        parser.add_argument("--role", choices=Role.values, default=Role.USER)
+        parser.add_argument(
+            "--role",
+            choices=Role.values,
+            help="The role of a new user (default user); given for an existing user, a new role.",
+        )
 
-    def handle(self, *args, client: str, email: str, role: str, **options) -> None:
+    def handle(self, *args, client: str, email: str, role: str | None, **options) -> None:
         try:
             validate_email(email)
         except ValidationError:
             raise CommandError(f"--email: {email!r} is not an email address") from None
-        try:
-            user, key = api_user_create(client_name=client, email=email, role=role)
-        except ValueError as exc:
-            raise CommandError(str(exc)) from None
-        self.stdout.write(f"user {user.email} (id {user.pk}, role {user.role}) of client {client}")
+        user, key, change = api_user_create(client_name=client, email=email, role=role)
+        what = change or f"role {user.role}, unchanged"
+        self.stdout.write(f"user {user.email} (id {user.pk}) of client {client}: {what}")
         self.stdout.write(key)
