@@ -9,7 +9,6 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-DEMO_PASSWORD = "demo-password"
 DEMO_SUFFIX = " (demo)"
 OPERATOR_CLIENT = f"Platform{DEMO_SUFFIX}"
 OPERATOR_EMAIL = "operator@platform.demo.example"
@@ -49,11 +48,35 @@ PEOPLE = (
     "Greta Lund", "Hiro Tanaka", "Isla Murphy", "Jonas Becker",
 )  # fmt: skip
 VERBS = ("Fix", "Add", "Refactor", "Speed up", "Document", "Remove", "Migrate", "Harden")
-SUBJECTS = (
-    "the login flow", "cycle time report", "sprint burndown chart", "webhook retries",
-    "Jira sync job", "pull request import", "CSV export", "team dashboard filters",
-    "API rate limiting", "nightly backup", "search on issue keys", "onboarding emails",
-)  # fmt: skip
+# Each topic, and what its issues and pull requests say about it: topic words recur, so the demo's
+# embeddings (demo.embedding) make issues on one topic each other's nearest neighbours.
+TOPICS = {
+    "the login flow": "Users are sent back to the login page after the SSO redirect; the login "
+    "session cookie expires before the flow completes.",
+    "cycle time report": "The cycle time report counts weekends; cycle time per team should use "
+    "working hours from the first start to completion.",
+    "sprint burndown chart": "The burndown chart of the current sprint drops to zero when a "
+    "sprint is extended; remaining story points should carry over.",
+    "webhook retries": "Webhook deliveries that time out are not retried; retry failed webhook "
+    "calls with backoff and record each delivery attempt.",
+    "Jira sync job": "The nightly Jira sync job stops at the first page of changed issues; sync "
+    "every page and resume the job from the last synced issue.",
+    "pull request import": "The GitHub import skips pull requests reopened after merge; import "
+    "review events and commits of every pull request.",
+    "CSV export": "The CSV export of issues truncates descriptions with commas; quote every CSV "
+    "field and stream large exports.",
+    "team dashboard filters": "Dashboard filters reset when switching teams; keep the team filter "
+    "and date range of each dashboard in the URL.",
+    "API rate limiting": "Clients get rate limited by the API during bulk reads; rate limits "
+    "should be per token and say when the limit resets.",
+    "nightly backup": "The nightly database backup overlaps the sync window; schedule the backup "
+    "after the sync and verify each backup restores.",
+    "search on issue keys": "Searching an issue key such as PLAT-12 finds nothing; search should "
+    "match issue keys exactly before matching text.",
+    "onboarding emails": "New users receive the onboarding emails twice; send each onboarding "
+    "email once and let users unsubscribe from onboarding.",
+}
+SUBJECTS = tuple(TOPICS)
 LABELS = ("backend", "frontend", "tech-debt", "customer", "security", "performance")
 STATUSES = (("To Do", 3), ("In Progress", 3), ("In Review", 2), ("Done", 5))
 PRIORITIES = (("Highest", 1), ("High", 3), ("Medium", 5), ("Low", 2))
@@ -106,9 +129,10 @@ def issue_values(rng: random.Random, *, team_names: tuple[str, ...], now: dateti
     """The fields of one issue, its workflow metrics consistent with its status."""
     status = weighted(rng, STATUSES)
     created = now - timedelta(days=rng.uniform(2, 120))
+    subject = rng.choice(SUBJECTS)
     values = {
-        "summary": f"{rng.choice(VERBS)} {rng.choice(SUBJECTS)}",
-        "description": "Reported in the weekly review; see the linked pull requests.",
+        "summary": f"{rng.choice(VERBS)} {subject}",
+        "description": TOPICS[subject],
         "priority": weighted(rng, PRIORITIES),
         "status_name": status,
         "issuetype_name": weighted(rng, ISSUE_TYPES),

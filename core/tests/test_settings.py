@@ -177,3 +177,28 @@ def test_behind_a_pooler_one_role_for_api_and_ml_sessions_is_a_warning():
     separate = run_manage("check", ML_DATABASE_USER="app_ml", ML_DATABASE_PASSWORD="x", **pooled)
     assert separate.returncode == 0, separate.stderr
     assert "core.W002" not in separate.stderr
+
+
+def test_a_development_checkout_has_its_own_secret_key_and_demo_secrets(tmp_path):
+    def secrets_of(folder) -> list[str]:
+        result = run_manage(
+            "shell",
+            "-c",
+            "from django.conf import settings; from demo.services import demo_password, "
+            "demo_token_key; print(settings.SECRET_KEY, demo_password(), "
+            "demo_token_key('operator@platform.demo.example'))",
+            EMBEDDED_DB_DIR=str(folder),
+            DATABASE_URL="postgresql://app@db.example/app",
+            DEBUG="true",
+            SECRET_KEY="",
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip().splitlines()[-1].split()
+
+    first = secrets_of(tmp_path / "one")
+    assert secrets_of(tmp_path / "one") == first  # kept: the same after a restart
+    other = secrets_of(tmp_path / "two")
+    assert all(a != b for a, b in zip(first, other, strict=True))  # nothing shared
+    assert len(first[0]) >= 50
+    assert (tmp_path / "one" / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert "development-only" not in first[0]

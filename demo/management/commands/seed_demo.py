@@ -14,6 +14,7 @@ from demo.services import (
     DemoSize,
     database_is_empty,
     demo_counts,
+    demo_password,
     demo_reset,
     demo_seed,
 )
@@ -39,7 +40,7 @@ class Command(BaseCommand):
     """``manage.py seed_demo``: a thin wrapper over ``demo.services``."""
 
     help = (
-        "Create the demo clients, accounts (with API tokens and a known password), projects, "
+        "Create the demo clients, accounts (with API tokens and this checkout's password), projects, "
         "issues, pull requests and ML rows; a re-run adds only what is missing. Counts are per "
         "demo client."
     )
@@ -66,7 +67,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force",
             action="store_true",
-            help="Seed even with DEBUG off (the demo accounts have a published password).",
+            help="Seed even with DEBUG off (demo accounts, a superuser among them, do not belong there).",
         )
 
     def handle(self, *args, if_empty: bool, reset: bool, force: bool, **options) -> None:
@@ -75,7 +76,8 @@ class Command(BaseCommand):
                 self.stdout.write("seed_demo: skipped, DEBUG is off.")
                 return
             raise CommandError(
-                "DEBUG is off: demo accounts have a published password. Pass --force to seed anyway."
+                "DEBUG is off: demo accounts (a superuser among them) do not belong in production. "
+                "Pass --force to seed anyway."
             )
         if if_empty and not database_is_empty():
             self.stdout.write("seed_demo: the database has data already; nothing seeded.")
@@ -107,7 +109,9 @@ class Command(BaseCommand):
         added = {kind: n for kind, n in result.created.items() if n}
         self.stdout.write(f"Added: {self._describe(added) if added else 'nothing (all there)'}.")
         self.stdout.write(f"Demo data now: {self._describe(demo_counts())}.")
-        self.stdout.write(f"Password of every demo account: {content.DEMO_PASSWORD}")
+        self.stdout.write(
+            f"Password of every demo account (this checkout's own): {demo_password()}"
+        )
         self.stdout.write(f"Django admin (/admin/): {content.OPERATOR_EMAIL} (superuser)")
         self.stdout.write("API tokens (Authorization: Bearer <token>):")
         for login in result.logins:
