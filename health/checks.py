@@ -66,6 +66,8 @@ class CheckResult:
     body: dict
     summary: str
     reasons: list[str] = field(default_factory=list)
+    # The reasons that make it unhealthy (the rest only degrade it).
+    failures: list[str] = field(default_factory=list)
 
     @property
     def http_status(self) -> int:
@@ -82,11 +84,11 @@ def _status(*, failures: list[str], warnings: list[str]) -> str:
     return DEGRADED if warnings else HEALTHY
 
 
-def _body(status: str, reasons: list[str], **fields: object) -> dict:
-    body: dict = {"status": status, **fields, "reasons": reasons}
+def _body(status: str, failures: list[str], warnings: list[str], **fields: object) -> dict:
+    body: dict = {"status": status, **fields, "reasons": failures + warnings}
     if status == UNHEALTHY:
-        # The specification's unhealthy shape carries one "error" string.
-        body["error"] = "; ".join(reasons)
+        # The specification's unhealthy shape carries one "error" string: what makes it so.
+        body["error"] = "; ".join(failures)
     body["timestamp"] = _now()
     return body
 
@@ -140,13 +142,16 @@ def check_ready() -> CheckResult:
     warnings = _standby_problems(standbys)
     warnings += [state.problem for state in cache_states if state.problem]
     usable = [standby.alias for standby in standbys if standby.status == "ok"]
-    reads_from = usable[0] if usable else (PRIMARY if primary.reachable else None)
+    answering = [standby.alias for standby in standbys if standby.reachable]
+    # As the router chooses: a usable standby, else the primary, else any standby that answers.
+    reads_from = (usable or ([PRIMARY] if primary.reachable else answering) or [None])[0]
     status = _status(failures=failures, warnings=warnings)
     reasons = failures + warnings
     replica = replica_section(standbys)
     body = _body(
         status,
-        reasons,
+        failures,
+        warnings,
         ready=status != UNHEALTHY,
         reads_from=reads_from,
         primary=primary.as_dict(),
@@ -158,7 +163,9 @@ def check_ready() -> CheckResult:
         f"primary {primary.status}; replica {_lag_text(replica['status'], replica['lag_seconds'])}"
         f"; reads from {reads_from or 'no server'}; caches {cache_text}"
     )
-    return CheckResult(name="ready", status=status, body=body, summary=summary, reasons=reasons)
+    return CheckResult(
+        name="ready", status=status, body=body, summary=summary, reasons=reasons, failures=failures
+    )
 
 
 def _database_facts(alias: str) -> tuple[dict[str, str], EmbeddingCounts]:
@@ -192,7 +199,8 @@ def check_database() -> CheckResult:
     replica = replica_section(standbys)
     body = _body(
         status,
-        reasons,
+        failures,
+        warnings,
         database_connection=connection,
         served_by=answer.served_by,
         ml_tables=ml_tables,
@@ -210,7 +218,14 @@ def check_database() -> CheckResult:
         f"ML tables available {available}/{len(ml_tables)}; {embeddings}; "
         f"session settings {sessions.status}"
     )
-    return CheckResult(name="database", status=status, body=body, summary=summary, reasons=reasons)
+    return CheckResult(
+        name="database",
+        status=status,
+        body=body,
+        summary=summary,
+        reasons=reasons,
+        failures=failures,
+    )
 
 
 def _postgresml(alias: str, version: str | None, on_server: bool) -> dict:
@@ -280,7 +295,8 @@ def check_ml() -> CheckResult:
     replica_connection, replica_lag = _ml_standby_section(standbys)
     body = _body(
         status,
-        reasons,
+        failures,
+        warnings,
         postgresml=postgresml,
         pgvector=pgvector,
         vector_columns_accessible=accessible,
@@ -296,7 +312,9 @@ def check_ml() -> CheckResult:
         f"vector columns accessible: {'yes' if accessible else 'no'}; "
         f"replica {_lag_text(replica_connection, replica_lag)}"
     )
-    return CheckResult(name="ml", status=status, body=body, summary=summary, reasons=reasons)
+    return CheckResult(
+        name="ml", status=status, body=body, summary=summary, reasons=reasons, failures=failures
+    )
 
 
 CHECKS: dict[str, Callable[[], CheckResult]] = {

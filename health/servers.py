@@ -70,6 +70,7 @@ class StandbyStatus:
     lag_seconds: float | None
     # Why the router stopped using it, when it did (a read deadline, replay blocking reads...).
     down_because: str | None = None
+    streaming: bool | None = None
 
     @property
     def lagging(self) -> bool:
@@ -93,6 +94,8 @@ class StandbyStatus:
                 f"{self.server} lagging {self.lag_seconds:.1f}s "
                 f"(max {settings.REPLICA_MAX_LAG_SECONDS:g}s)"
             )
+        if self.streaming is False:
+            return f"{self.server} not streaming from the primary (it has replayed all it received)"
         return None
 
     def as_dict(self) -> dict:
@@ -101,6 +104,7 @@ class StandbyStatus:
             "status": self.status,
             "reachable": self.reachable,
             "lag_seconds": None if self.lag_seconds is None else round(self.lag_seconds, 3),
+            "streaming": self.streaming,
         }
 
 
@@ -118,7 +122,14 @@ def standby_status(alias: str, server: str | None = None) -> StandbyStatus:
             replicas.mark_down(server)
         return StandbyStatus(alias=alias, server=server, reachable=False, lag_seconds=None)
     lag = replicas.lag_seconds(alias, server)
-    return StandbyStatus(alias=alias, server=server, reachable=lag is not None, lag_seconds=lag)
+    if lag is None:
+        return StandbyStatus(alias=alias, server=server, reachable=False, lag_seconds=None)
+    entry = replicas.health(server)
+    if entry.streaming is False and entry.caught_up:
+        # Cut off from its primary (down, say) with nothing received left to replay: not behind
+        # anything it could have; the age of its last commit is not a lag.
+        return StandbyStatus(alias, server, True, 0.0, streaming=False)
+    return StandbyStatus(alias, server, True, lag, streaming=entry.streaming)
 
 
 def standby_statuses() -> list[StandbyStatus]:

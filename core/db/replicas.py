@@ -63,7 +63,9 @@ SELECT CASE
     ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 'Infinity')
 END::float8,
     (coalesce(pg_last_wal_replay_lsn(), '0/0') - '0/0'::pg_lsn)::int8,
-    (coalesce(pg_last_wal_receive_lsn(), '0/0') - '0/0'::pg_lsn)::int8
+    (coalesce(pg_last_wal_receive_lsn(), '0/0') - '0/0'::pg_lsn)::int8,
+    NOT pg_is_in_recovery()
+        OR EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming')
 """
 
 logger = logging.getLogger(__name__)
@@ -84,6 +86,10 @@ class ServerHealth:
     lag_checked_at: float = float("-inf")
     replay_lsn: int = 0
     replay_checked_at: float = float("-inf")
+    # Whether it streams from its primary, and has replayed everything it received (the truth
+    # health tells while the primary is down: such a standby is not behind, it is cut off).
+    streaming: bool | None = None
+    caught_up: bool | None = None
     primary_asked_at: float = float("-inf")
 
 
@@ -221,7 +227,7 @@ def _observe(alias: str, server: str) -> bool:
                 raw.cursor() as cursor,
             ):
                 cursor.execute(STATUS_SQL)
-                lag, replay, _ = cursor.fetchone()
+                lag, replay, received, streaming = cursor.fetchone()
             deadline.answered(server)
         except psycopg.Error:
             connection.close()
@@ -236,6 +242,8 @@ def _observe(alias: str, server: str) -> bool:
         entry.lag_checked_at = now
         entry.replay_lsn = max(entry.replay_lsn, int(replay))
         entry.replay_checked_at = now
+        entry.streaming = bool(streaming)
+        entry.caught_up = int(replay) >= int(received)
         return True
     return False
 
@@ -406,7 +414,7 @@ def _probe(server: str) -> None:
             raw = connection.connection
             with deadline.armed(raw, seconds), raw.cursor() as cursor:
                 cursor.execute(STATUS_SQL)
-                lag, replay, received = cursor.fetchone()
+                lag, replay, received, streaming = cursor.fetchone()
     except (DatabaseError, psycopg.Error):
         entry.retry_at = time.monotonic() + settings.REPLICA_RETRY_SECONDS
         return
@@ -424,6 +432,8 @@ def _probe(server: str) -> None:
         entry.replay_checked_at = time.monotonic()
         entry.lag_seconds = float(lag)
         entry.lag_checked_at = time.monotonic()
+        entry.streaming = bool(streaming)
+        entry.caught_up = replay >= received
 
 
 def _probe_loop() -> None:

@@ -99,7 +99,15 @@ def test_primary_stopped_is_not_ready_and_unhealthy(client):
     assert ready["Retry-After"]
     assert ready.json()["ready"] is False
     assert ready.json()["primary"]["status"] == "unreachable"
-    assert ready.json()["reasons"] == ["primary unreachable"]
+    assert ready.json()["reasons"][0] == "primary unreachable"
+    # The truth during the outage: the standby serves reads, and it is not behind anything it
+    # could have (nothing received is left to replay), only cut off from its primary.
+    assert ready.json()["reads_from"] == "replica"
+    [standby] = ready.json()["replica"]["standbys"]
+    assert (standby["lag_seconds"], standby["streaming"]) == (0.0, False)
+    assert ready.json()["reasons"][1:] == [
+        "replica not streaming from the primary (it has replayed all it received)"
+    ]
     assert database.status_code == 503
     assert database.json()["status"] == "unhealthy"
     assert database.json()["error"] == "primary unreachable"

@@ -8,11 +8,13 @@ import re
 
 import pytest
 from django.conf import settings as django_settings
+from django.test import Client as HttpClient
 
 from core.testing import wait_for_standby
 from health.request_log import logger as request_logger
 from users.models import User
 from users.services import api_user_create
+from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
@@ -32,8 +34,8 @@ def test_the_middleware_runs_inside_the_routing_scope():
     assert middleware[routing + 1] == "health.request_log.RequestLogMiddleware"
 
 
-def test_json_line_with_method_path_status_duration_and_serving_alias(client, request_log):
-    client.get("/health/database?verbose=1")
+def test_json_line_with_method_path_status_duration_and_serving_alias(request_log):
+    HttpClient().get("/health/database?verbose=1")  # a probe: no one signed in
     [record] = request_log()
     line = json.loads(record.getMessage())
     assert line["method"] == "GET"
@@ -47,7 +49,7 @@ def test_json_line_with_method_path_status_duration_and_serving_alias(client, re
 
 
 def test_authenticated_caller_is_logged_with_its_client(client, request_log):
-    user, key = api_user_create(client_name="Logged", email="logged@example.com")
+    user, key, _ = api_user_create(client_name="Logged", email="logged@example.com")
     response = client.get("/api/schema/", headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == 200
     [record] = request_log()
@@ -84,3 +86,28 @@ def test_session_user_is_logged_only_when_the_view_looked_at_it(client, request_
     # The probe never loaded the session's user: logging must not load it either.
     assert probe["client_id"] is None
     assert probe["db_read_aliases"] == []
+
+
+def test_one_line_per_request_for_client_errors(api, user_a, caplog):
+    """A 4xx is the request log's line only: no echo from Django, no traceback."""
+    from django.test import Client as Browser
+
+    caplog.set_level(logging.DEBUG)
+    staff = UserFactory(client=user_a.client, is_staff=True)  # staff, but no admin permission
+    browser = Browser()
+    browser.force_login(staff)
+    caplog.clear()
+    answers = [
+        api(user_a).get("/api/issues/999999999"),  # 404
+        api(user_a).get("/api/issues?limit=0"),  # 400
+        api().get("/api/issues"),  # 401
+        browser.get("/admin/issues/issue/"),  # 403 in the admin
+    ]
+    assert [answer.status_code for answer in answers] == [404, 400, 401, 403]
+    noisy = [
+        r for r in caplog.records if r.levelno >= logging.WARNING and r.name != "health.request_log"
+    ]
+    assert noisy == [], [(r.name, r.getMessage()) for r in noisy]
+    assert not [r for r in caplog.records if r.exc_info]
+    lines = [r for r in caplog.records if r.name == "health.request_log"]
+    assert len(lines) == len(answers)

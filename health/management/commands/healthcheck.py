@@ -8,7 +8,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from health.checks import DEGRADED, HEALTHY, SCOPES, run_checks, worst_status
+from health.checks import DEGRADED, HEALTHY, SCOPES, UNHEALTHY, run_checks, worst_status
 
 
 class Command(BaseCommand):
@@ -43,7 +43,12 @@ class Command(BaseCommand):
                 self.stdout.write(f"overall   {status}")
         if status == HEALTHY or (status == DEGRADED and not strict):
             return
-        reasons = dict.fromkeys(reason for result in results for reason in result.reasons)
+        # Unhealthy: what makes it so; degraded (--strict): every reason.
+        reasons = dict.fromkeys(
+            reason
+            for result in results
+            for reason in (result.failures if status == UNHEALTHY else result.reasons)
+        )
         qualifier = " (--strict)" if status == DEGRADED else ""
         raise CommandError(f"{status}{qualifier}: {'; '.join(reasons)}")
 
