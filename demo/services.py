@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from core.models import Client
 from demo import content
+from demo.embedding import text_embedding
 from issues.models import Issue
 from mlmonitoring.models import AnomalyAlert, LearningMemory, PredictionLog
 from projects.models import Project
@@ -83,6 +84,13 @@ class DemoSeedResult:
     created: Counter = field(default_factory=Counter)
 
 
+def demo_password() -> str:
+    """The demo accounts' password: derived from SECRET_KEY (this checkout's own, never a
+    published one), so each instance has its own and a re-run prints it again."""
+    mac = hmac.new(settings.SECRET_KEY.encode(), b"demo-password", hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()).decode()[:16]
+
+
 def demo_token_key(email: str) -> str:
     """The API token of a demo account: derived from SECRET_KEY, so a re-run prints it again
     without storing it (only its digest is stored, as for every token)."""
@@ -141,6 +149,7 @@ def demo_seed(*, size: DemoSize, progress: Progress | None = None) -> DemoSeedRe
             projects = _projects(client, size.projects, result)
             issue_keys = _issues(client, tenant, projects, size.issues, now, result, progress)
             _pull_requests(client, tenant, issue_keys, size.pull_requests, now, result, progress)
+            _embed_missing(client, result)
             _ml_rows(client, tenant, accounts["admin"], size.ml_rows, now, result, progress)
     return result
 
@@ -159,7 +168,7 @@ def _account(
     if user is None:
         user = User.objects.create_user(
             email=email,
-            password=content.DEMO_PASSWORD,
+            password=demo_password(),
             client=client,
             role=role,
             first_name=names[0],
@@ -264,6 +273,26 @@ def _pull_requests(
 
     rows = (build(repository, number) for repository, number in missing)
     _insert(PullRequest, rows, len(missing), f"{client.name}: pull requests", result, progress)
+
+
+# What each kind of row is embedded from (demo.embedding): its words, for similarity search.
+EMBEDDED_TEXT: dict[type[models.Model], Callable[[models.Model], str]] = {
+    Project: lambda project: project.name,
+    Issue: lambda issue: f"{issue.summary}. {issue.description}",
+    PullRequest: lambda pull_request: f"{pull_request.name}. {pull_request.body}",
+}
+
+
+def _embed_missing(client: Client, result: DemoSeedResult) -> None:
+    """Give every demo row of ``client`` that has none its text's embedding (new rows, and rows
+    seeded before the demo had embeddings)."""
+    for model, text_of in EMBEDDED_TEXT.items():
+        missing = model.objects.filter(client=client, embedding__isnull=True)
+        for batch in itertools.batched(missing.iterator(chunk_size=BATCH_SIZE), BATCH_SIZE):
+            for row in batch:
+                row.embedding = text_embedding(text_of(row))
+            model.objects.bulk_update(batch, ["embedding"])
+            result.created["embeddings"] += len(batch)
 
 
 def _ml_rows(
