@@ -64,7 +64,8 @@ def api():
     from users.models import ApiToken
 
     def make(user=None, *, scheme: str = "Bearer") -> APIClient:
-        client = APIClient(SERVER_NAME="localhost")
+        # CSRF checks on, as for any real client (Django's test client skips them by default).
+        client = APIClient(SERVER_NAME="localhost", enforce_csrf_checks=True)
         if user is not None:
             _, key = ApiToken.issue(user=user)
             client.credentials(HTTP_AUTHORIZATION=f"{scheme} {key}")

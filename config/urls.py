@@ -1,17 +1,42 @@
-"""Top-level URLs: the API, its schema and docs, health, and the admin."""
+"""Top-level URLs: the API, its schema and docs, health, and the admin.
+
+Every path is the project's own: anything else is answered by ``handler404`` (JSON under
+``/api/``), even with ``DEBUG`` on, whose page would list every URL pattern.
+"""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from core.api.exceptions import not_found
+from core.api.index import api_index_view, service_index
+
+RESOURCES = {
+    "issues": "/api/issues",
+    "pull_requests": "/api/pull-requests",
+    "projects": "/api/projects",
+    "users": "/api/users",
+    "ml_learning_memory": "/api/ml/learning-memory",
+    "ml_prediction_logs": "/api/ml/prediction-logs",
+    "ml_anomaly_alerts": "/api/ml/anomaly-alerts",
+    "schema": "/api/schema/",
+    "docs": "/api/docs/",
+}
+
 urlpatterns = [
+    path("", service_index, name="index"),
     path("", include("health.urls")),
     path("admin/", admin.site.urls),
+    re_path(r"^api/?$", api_index_view(RESOURCES), name="api-index"),
     path("api/ml/", include("mlmonitoring.urls")),
     path("api/", include("config.api_urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    re_path(r"^api/redoc/?$", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # A path that matches nothing is a 404 whatever the method (no CSRF check first: 403 would
+    # be a lie, and an HTML one under /api/).
+    re_path(r"^", csrf_exempt(not_found), name="not-found"),
 ]
 
 handler400 = "core.api.exceptions.bad_request"

@@ -25,6 +25,9 @@ from core.models import TenantModel
 logger = logging.getLogger(__name__)
 
 
+FLOAT32_MAX = 3.4e38
+
+
 class EmbeddingError(ValueError):
     """A vector that cannot be stored: wrong length or non-finite values."""
 
@@ -42,8 +45,12 @@ def embedding_validate(value: object) -> list[float]:
             raise EmbeddingError(
                 f"expected numbers, got {type(number).__name__} at position {position}"
             )
-        if not math.isfinite(number) or abs(number) > 3.4e38:
-            raise EmbeddingError(f"expected finite numbers, got {number!r} at position {position}")
+        # An int is compared exactly (a 400-digit one does not fit a float at all).
+        if (isinstance(number, float) and not math.isfinite(number)) or abs(number) > FLOAT32_MAX:
+            shown = repr(number) if isinstance(number, float) else f"{str(number)[:20]}..."
+            raise EmbeddingError(
+                f"expected finite numbers within float32 range, got {shown} at position {position}"
+            )
     return [float(number) for number in value]
 
 

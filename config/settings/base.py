@@ -11,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from core.db.config import build_databases
 from core.db.embedded import EmbeddedPostgres
+from core.development_key import development_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -39,17 +40,18 @@ class Env(environ.Env):
 env = Env()
 
 DEBUG = env.bool("DEBUG", default=True)
+EMBEDDED_DB_DIR = Path(env.str("EMBEDDED_DB_DIR", default=str(BASE_DIR / ".data"))).resolve()
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
-    SECRET_KEY = "development-only-key-never-used-in-production-0123456789"
+    # Never a key written in the code: this checkout's own (core/development_key.py).
+    SECRET_KEY = development_secret_key(EMBEDDED_DB_DIR)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 
 # ---- databases --------------------------------------------------------------------------
-EMBEDDED_DB_DIR = Path(env.str("EMBEDDED_DB_DIR", default=str(BASE_DIR / ".data"))).resolve()
 DATABASE_URL = env.str("DATABASE_URL", default="")
 if DATABASE_URL:
     EMBEDDED_DB = None
@@ -179,8 +181,12 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+CSRF_FAILURE_VIEW = "core.api.exceptions.csrf_failure"
 WSGI_APPLICATION = "config.wsgi.application"
 AUTH_USER_MODEL = "users.User"
+# auth.W004: the login email is unique per client, not globally (users/models.py says why); the
+# backend (users.backends) logs in the one account whose password matches.
+SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 AUTHENTICATION_BACKENDS = ["users.backends.PrimaryModelBackend"]
 # Sessions live in a signed cookie: an operator who just logged in is never logged out
 # by a standby that has not replayed the session row yet.
@@ -231,7 +237,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # The API speaks JSON only (the browsable API's raw-data form included).
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "core.api.renderers.OrjsonRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -281,6 +287,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # A client's error (4xx) is the request log's line, not three lines and a traceback;
+        # server errors are still logged here, with their traceback.
+        "django.request": {"level": "ERROR"},
         "health.request_log": {"handlers": ["request_log"], "level": "INFO", "propagate": False},
     },
 }

@@ -92,6 +92,25 @@ def not_found(request, exception=None):
     return page_not_found(request, exception)
 
 
+def method_not_allowed(request, allowed: tuple[str, ...]) -> JsonResponse:
+    """405 as JSON, with the ``Allow`` header."""
+    response = JsonResponse(
+        {"detail": f'Method "{request.method}" not allowed.', "allowed": list(allowed)}, status=405
+    )
+    response["Allow"] = ", ".join(allowed)
+    return response
+
+
+def csrf_failure(request, reason: str = ""):
+    """403 for a session-authenticated unsafe request without its CSRF token (``CSRF_FAILURE_VIEW``):
+    JSON under /api/, Django's page elsewhere (the admin)."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": f"CSRF check failed: {reason}"}, status=403)
+    from django.views.csrf import csrf_failure as django_csrf_failure
+
+    return django_csrf_failure(request, reason)
+
+
 def bad_request(request, exception=None):
     """400 for requests Django refuses before any view (a bad Host header, say)."""
     if request.path.startswith("/api/"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import django_filters
 from django import forms
 from django_filters.rest_framework import DjangoFilterBackend
@@ -10,6 +12,7 @@ from rest_framework import exceptions
 from rest_framework.filters import OrderingFilter
 
 MAX_ID = 2**63 - 1
+ORDERING_TERM = re.compile(r"-?(?P<field>[a-z_]+)")
 
 
 @extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
@@ -100,34 +103,48 @@ class StrictOrderingFilter(OrderingFilter):
         if raw is None:
             return list(view.ordering)
         allowed = set(view.ordering_fields)
-        fields = [term.strip() for term in raw.split(",") if term.strip()]
-        unknown = [term for term in fields if term.lstrip("-") not in allowed]
-        if unknown or not fields:
+        terms = raw.split(",")
+        # Each term: an allowed field, with one optional "-" (no "--key", no "+key", no blanks).
+        fields = [ORDERING_TERM.fullmatch(term) for term in terms]
+        wrong = [term for term, match in zip(terms, fields, strict=True)
+                 if match is None or match["field"] not in allowed]  # fmt: skip
+        names = [match["field"] for match in fields if match is not None]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if wrong or repeated:
+            problem = (
+                f"Unknown ordering field {', '.join(repr(term) for term in wrong)}"
+                if wrong
+                else f"Each field may appear once ({', '.join(repeated)} repeated)"
+            )
             raise exceptions.ValidationError(
                 {
                     self.ordering_param: [
-                        f"Unknown ordering field {', '.join(unknown) or '(empty)'}; "
-                        f"choose from {', '.join(sorted(allowed))} (prefix - for descending)."
+                        f"{problem}; choose from {', '.join(sorted(allowed))}, comma-separated, "
+                        "prefix - for descending."
                     ]
                 }
             )
-        if not any(term.lstrip("-") == "id" for term in fields):
-            fields.append("-id" if fields[-1].startswith("-") else "id")
-        return fields
+        ordering = [match[0] for match in fields]
+        if "id" not in names:
+            ordering.append("-id" if ordering[-1].startswith("-") else "id")
+        return ordering
 
     def get_schema_operation_parameters(self, view) -> list[dict]:
         if getattr(view, "action", "list") != "list":
             return []  # only lists are ordered (a similarity search is ordered by distance)
         names = "|".join(sorted(view.ordering_fields))
+        # The lookahead refuses a field named twice (as the filter does).
+        once = rf"(?!.*(?:^|,)-?({names})(?:,.*)?,-?\1(?:,|$))"
         return [
             {
                 "name": self.ordering_param,
                 "required": False,
                 "in": "query",
                 "description": (
-                    f"Comma-separated fields, - for descending: {', '.join(sorted(view.ordering_fields))}."
+                    "Comma-separated fields, each at most once, - for descending: "
+                    f"{', '.join(sorted(view.ordering_fields))}."
                 ),
-                "schema": {"type": "string", "pattern": f"^-?({names})(,-?({names}))*$"},
+                "schema": {"type": "string", "pattern": f"^{once}-?({names})(,-?({names}))*$"},
             }
         ]
 

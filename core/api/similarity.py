@@ -120,13 +120,16 @@ class SimilarityMixin:
     @action(detail=True, methods=["put", "delete"], filterset_class=None)
     def embedding(self, request, pk=None):
         """Store (PUT) or clear (DELETE) this item's embedding."""
-        row = self.get_object()
+        vector = None
+        if request.method == "PUT":
+            body = EmbeddingBodySerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            vector = body.validated_data["embedding"]
+        with self.changing_one_row():
+            row = self.get_object()
+            embedding_set(row=row, vector=vector)
         if request.method == "DELETE":
-            embedding_set(row=row, vector=None)
             return Response(status=status.HTTP_204_NO_CONTENT)
-        body = EmbeddingBodySerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        embedding_set(row=row, vector=body.validated_data["embedding"])
         return Response({"id": row.pk, "embedding_dimensions": EMBEDDING_DIMENSIONS})
 
     @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)

@@ -5,6 +5,7 @@ A domain viewset only declares what differs (queryset, serializer, filters, list
 
 from __future__ import annotations
 
+import contextlib
 import functools
 
 from django.db import transaction
@@ -153,10 +154,29 @@ class TenantViewSet(
 ):
     """Read and write rows of the caller's client; writes run in one transaction on the primary.
 
-    PUT accepts a partial body, as the original service did; DELETE is a soft delete.
+    PUT accepts a partial body, as the original service did; DELETE is a soft delete. A row being
+    changed is locked for the transaction (``select_for_update``): of two concurrent changes the
+    second waits, then finds the row as the first left it (deleted: 404).
     """
 
     http_method_names = ("get", "post", "put", "patch", "delete", "head", "options")
+    locks_rows = False
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.locks_rows:
+            queryset = queryset.select_for_update(of=("self",))
+        return queryset
+
+    @contextlib.contextmanager
+    def changing_one_row(self):
+        """A transaction in which ``get_object()`` locks the row it returns."""
+        with transaction.atomic():
+            self.locks_rows = True
+            try:
+                yield
+            finally:
+                self.locks_rows = False
 
     def perform_create(self, serializer) -> None:
         serializer.save(client_id=self.scope.client_id)
@@ -165,14 +185,14 @@ class TenantViewSet(
     def create(self, request, *args, **kwargs):
         return super().create(request, *args, **kwargs)
 
-    @transaction.atomic
     def update(self, request, *args, **kwargs):
         kwargs["partial"] = True
-        return super().update(request, *args, **kwargs)
+        with self.changing_one_row():
+            return super().update(request, *args, **kwargs)
 
-    @transaction.atomic
     def destroy(self, request, *args, **kwargs):
-        return super().destroy(request, *args, **kwargs)
+        with self.changing_one_row():
+            return super().destroy(request, *args, **kwargs)
 
     def perform_destroy(self, instance) -> None:
         tenant_row_soft_delete(row=instance, by=self.request.user)

@@ -8,28 +8,9 @@ without a row factory below fails this test until it is added, so nothing slips 
 from __future__ import annotations
 
 import pytest
-from drf_spectacular.generators import SchemaGenerator
 
-from issues.tests.factories import IssueFactory
-from mlmonitoring.tests.factories import (
-    AnomalyAlertFactory,
-    LearningMemoryFactory,
-    PredictionLogFactory,
-)
-from projects.tests.factories import ProjectFactory
-from pullrequests.tests.factories import PullRequestFactory
-from users.tests.factories import UserFactory
+from core.tests.schema_operations import VECTOR, factory_for, make_row, operations
 
-VECTOR = [0.01 * (i % 10 + 1) for i in range(1536)]
-FACTORIES = {
-    "/api/ml/learning-memory/": LearningMemoryFactory,
-    "/api/ml/prediction-logs/": PredictionLogFactory,
-    "/api/ml/anomaly-alerts/": AnomalyAlertFactory,
-    "/api/issues/": IssueFactory,
-    "/api/pull-requests/": PullRequestFactory,
-    "/api/projects/": ProjectFactory,
-    "/api/users/": UserFactory,
-}
 BODY = {
     "embedding": VECTOR,
     "key": "HIJACK-1",
@@ -41,29 +22,14 @@ BODY = {
     "role": "viewer",
     "limit": 100,
 }
-NOT_TENANT_DATA = ("/api/schema/", "/api/docs/", "/api/redoc/")
 
 
-def operations() -> list[tuple[str, str]]:
-    schema = SchemaGenerator().get_schema(request=None, public=True)
-    return sorted(
-        (path, method.upper())
-        for path, item in schema["paths"].items()
-        if path.startswith("/api/") and not path.startswith(NOT_TENANT_DATA)
-        for method in item
-        if method in ("get", "post", "put", "patch", "delete")
-    )
-
-
-def factory_for(path: str):
-    for prefix, factory in FACTORIES.items():
-        if path.startswith(prefix):
-            return factory
-    pytest.fail(f"no row factory for {path}: add one to FACTORIES so its isolation is tested")
+def method_paths() -> list[tuple[str, str]]:
+    return [(operation.path, operation.method) for operation in operations()]
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("path", "method"), operations())
+@pytest.mark.parametrize(("path", "method"), method_paths())
 def test_tenant_a_cannot_reach_tenant_b(api, admin_a, tenant_a, tenant_b, path, method):
     factory = factory_for(path)
     theirs = make_row(factory, tenant_b)
@@ -86,15 +52,9 @@ def test_tenant_a_cannot_reach_tenant_b(api, admin_a, tenant_a, tenant_b, path, 
     assert _snapshot(model, theirs.pk) == before
 
 
-def make_row(factory, tenant):
-    model = factory._meta.model
-    has_embedding = any(field.name == "embedding" for field in model._meta.get_fields())
-    return factory(client=tenant, **({"embedding": VECTOR} if has_embedding else {}))
-
-
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "path", sorted({path for path, _ in operations() if path.startswith("/api/ml/")})
+    "path", sorted({path for path, _ in method_paths() if path.startswith("/api/ml/")})
 )
 def test_ml_endpoints_are_for_admins_only(api, user_a, viewer_a, tenant_a, path):
     row = make_row(factory_for(path), tenant_a)

@@ -1,0 +1,84 @@
+"""The API's JSON parser: DRF's, within limits every body must respect.
+
+- Nesting: at most ``MAX_DEPTH`` levels of objects and arrays. Python's parser recurses once per
+  level, so a body 2,000 levels deep would exhaust the interpreter's stack (a 500); and nothing
+  the API stores is deeper than a few levels.
+- Numbers: a literal that overflows a float (``1e999``) is refused like ``NaN`` and
+  ``Infinity``, instead of turning into an infinity the database cannot store.
+- Text: a string with a lone surrogate (``"\ud800"``, which JSON allows and no text encoding
+  can store) is refused.
+
+Every refusal is a 400 naming the body.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import math
+
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser, get_encoding
+from rest_framework.utils.json import strict_constant
+
+MAX_DEPTH = 64
+
+
+def _finite(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise ValueError(f"number out of range: {literal[:40]}")
+    return value
+
+
+def _storable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def body_problem(value: object, limit: int) -> str | None:
+    """What makes a parsed body unacceptable (too deep, unstorable text), if anything. Walked
+    without recursion, so that the check itself cannot overflow the stack.
+    """
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            if not _storable(item):
+                return "a string holds a lone surrogate (not a Unicode character)"
+        elif isinstance(item, dict | list):
+            if depth > limit:
+                return f"the body nests deeper than {limit} levels"
+            if isinstance(item, dict):
+                if not all(_storable(key) for key in item):
+                    return "a key holds a lone surrogate (not a Unicode character)"
+                children = item.values()
+            else:
+                children = item
+            pending.extend(
+                (child, depth + 1) for child in children if isinstance(child, dict | list | str)
+            )
+    return None
+
+
+class BoundedJSONParser(JSONParser):
+    """``application/json`` bodies, strict and bounded (see the module)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        encoding = get_encoding(parser_context or {})
+        try:
+            text = codecs.getreader(encoding)(stream).read()
+            data = json.loads(text, parse_constant=strict_constant, parse_float=_finite)
+        except RecursionError:
+            raise ParseError(
+                f"JSON parse error - the body nests deeper than {MAX_DEPTH} levels"
+            ) from None
+        except ValueError as exc:
+            raise ParseError(f"JSON parse error - {exc}") from None
+        problem = body_problem(data, MAX_DEPTH)
+        if problem is not None:
+            raise ParseError(f"JSON parse error - {problem}")
+        return data
