@@ -10,6 +10,7 @@ no network, no model file and no key, and any client can recompute it.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import itertools
 import json
@@ -58,13 +59,19 @@ def text_embedding(text: str) -> list[float] | None:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m demo.embedding TEXT...``: print ``{"embedding": [...]}`` for the words given, a
-    body for ``PUT .../embedding`` and ``POST .../similar``."""
-    vector = text_embedding(" ".join(argv))
+    """``python -m demo.embedding [--limit K] TEXT...``: print ``{"embedding": [...]}`` for the
+    words given, a body for ``PUT .../embedding`` (and, with ``--limit``, ``POST .../similar``)."""
+    parser = argparse.ArgumentParser(prog="python -m demo.embedding", description=main.__doc__)
+    parser.add_argument("--limit", type=int, help="add a limit, for POST .../similar")
+    parser.add_argument("text", nargs="+")
+    arguments = parser.parse_args(argv)
+    vector = text_embedding(" ".join(arguments.text))
     if vector is None:
-        print("usage: python -m demo.embedding TEXT (with at least one word)", file=sys.stderr)
-        return 2
-    print(json.dumps({"embedding": [round(value, 6) for value in vector]}))
+        parser.error("the text has no word to embed")
+    body = {"embedding": [round(value, 6) for value in vector]}
+    if arguments.limit is not None:
+        body["limit"] = arguments.limit
+    print(json.dumps(body))
     return 0
 
 

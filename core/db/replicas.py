@@ -53,19 +53,21 @@ PRIMARY_ASK_SECONDS = 0.5
 # Caught up (everything received is replayed) and still streaming: no lag. Otherwise the lag
 # is the age of the last replayed commit: a standby that silently stopped streaming ages too,
 # and one that has replayed no commit since it started has an unknown (infinite) lag.
-STATUS_SQL = """
+# A WAL receiver that streams. A role without pg_read_all_stats sees the receiver's row with its
+# columns null: the row alone then says it runs (without a receiver there is no row at all).
+RECEIVER_STREAMING = (
+    "EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE coalesce(status, 'streaming') = 'streaming')"
+)
+STATUS_SQL = f"""
 SELECT CASE
     WHEN NOT pg_is_in_recovery() THEN 0
     WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn()
-         AND EXISTS (
-             SELECT 1 FROM pg_stat_wal_receiver WHERE coalesce(status, 'streaming') = 'streaming'
-         ) THEN 0
+         AND {RECEIVER_STREAMING} THEN 0
     ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 'Infinity')
 END::float8,
     (coalesce(pg_last_wal_replay_lsn(), '0/0') - '0/0'::pg_lsn)::int8,
     (coalesce(pg_last_wal_receive_lsn(), '0/0') - '0/0'::pg_lsn)::int8,
-    NOT pg_is_in_recovery()
-        OR EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming')
+    NOT pg_is_in_recovery() OR {RECEIVER_STREAMING}
 """
 
 logger = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from functools import partial
 import pytest
 
 from core.drills import call
-from core.tests.schema_operations import VECTOR
+from core.tests.schema_operations import VECTOR, factory_for, make_row, operations
 from issues.models import Issue
 from issues.tests.factories import IssueFactory
 from users.models import ApiToken
@@ -43,20 +43,29 @@ def together(requests) -> list:
     return results
 
 
-def tokens(tenant, count: int) -> list[str]:
-    return [ApiToken.issue(user=UserFactory(client=tenant, role="user"))[1] for _ in range(count)]
+def tokens(tenant, count: int, role: str = "user") -> list[str]:
+    return [ApiToken.issue(user=UserFactory(client=tenant, role=role))[1] for _ in range(count)]
 
 
-def test_of_concurrent_deletes_of_one_row_exactly_one_succeeds(live_server, tenant_a):
-    keys = tokens(tenant_a, CLIENTS)
+ROW_DELETES = [
+    operation
+    for operation in operations()
+    if operation.method == "DELETE" and operation.path.endswith("{id}/")
+]
+
+
+@pytest.mark.parametrize("operation", ROW_DELETES, ids=str)
+def test_of_concurrent_deletes_of_one_row_exactly_one_succeeds(live_server, tenant_a, operation):
+    keys = tokens(tenant_a, CLIENTS, role="admin")  # admins may delete every kind of row
     outcomes = Counter()
     for _ in range(ROUNDS):
-        path = f"/api/issues/{IssueFactory(client=tenant_a).pk}"
+        row = make_row(factory_for(operation.path), tenant_a)
+        path = operation.path.replace("{id}", str(row.pk))
         results = together([partial(call, live_server.url, key, "DELETE", path) for key in keys])
         statuses = Counter(result.status for result in results)
         assert statuses == {204: 1, 404: CLIENTS - 1}, statuses
         outcomes.update(statuses)
-    print(f"\nrace concurrent deletes: {ROUNDS} rounds x {CLIENTS} clients, {dict(outcomes)}")
+    print(f"\nrace {operation}: {ROUNDS} rounds x {CLIENTS} clients, {dict(outcomes)}")
 
 
 def test_a_change_racing_a_delete_never_lands_on_the_deleted_row(live_server, tenant_a):

@@ -43,8 +43,12 @@ tokens = {{}}
 for role, count in {roles!r}.items():
     tokens[role] = []
     for number in range(count):
+        # An "operator" is a staff admin: it reads health's full report.
         user = User.objects.create_user(
-            email=f"{tag}-{{role}}-{{number}}@drills.test", client=client, role=role
+            email=f"{tag}-{{role}}-{{number}}@drills.test",
+            client=client,
+            role="admin" if role == "operator" else role,
+            is_staff=role == "operator",
         )
         tokens[role].append(ApiToken.issue(user=user)[1])
 issues = [
@@ -70,6 +74,13 @@ def topology():
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="module")
+def operator(topology) -> str:
+    """A staff user's token: health's full report is for operators."""
+    tokens, _ = seed(topology, operator=1, issues=0)
+    return tokens["operator"][0]
 
 
 _tags = itertools.count(1)
@@ -212,7 +223,7 @@ print(json.dumps(found))
 """
 
 
-def test_every_alias_has_its_documented_settings_through_pgbouncer(topology):
+def test_every_alias_has_its_documented_settings_through_pgbouncer(topology, operator):
     shown = topology.manage("shell", "-c", SHOW_SETTINGS)
     assert shown.returncode == 0, shown.stderr
     found = json.loads(shown.stdout.strip().splitlines()[-1])
@@ -240,7 +251,7 @@ def test_every_alias_has_its_documented_settings_through_pgbouncer(topology):
     ]
     api = Api(topology)
     for base in api.bases:
-        health = call(base, None, "GET", "/health/database", headers=BEHIND_TLS)
+        health = call(base, operator, "GET", "/health/database", headers=BEHIND_TLS)
         assert health.status == 200
         assert health.body["status"] == "healthy", health.body["reasons"]
         assert health.body["session_settings"]["checked"] == ALIASES
@@ -461,7 +472,7 @@ def test_own_writes_are_read_from_standbys_once_they_have_caught_up(topology):
     report("own-writes-read-from-standbys", load, standby_share=f"{share:.0%}")
 
 
-def test_a_dedicated_ml_standby_takes_the_ml_work(topology):
+def test_a_dedicated_ml_standby_takes_the_ml_work(topology, operator):
     dedicated = topology.pgbouncer.url(ML_ROLE, topology.cluster.standbys[1].name)
     topology.restart_services(ML_DATABASE_URL=dedicated)
     try:
@@ -471,7 +482,7 @@ def test_a_dedicated_ml_standby_takes_the_ml_work(topology):
         answers = [
             api(tokens["admin"][0], "GET", "/api/ml/prediction-logs?limit=5") for _ in range(10)
         ]
-        health = call(api.bases[0], None, "GET", "/health/database", headers=BEHIND_TLS)
+        health = call(api.bases[0], operator, "GET", "/health/database", headers=BEHIND_TLS)
     finally:
         topology.restart_services()
     assert {answer.status for answer in answers} == {200}
@@ -571,7 +582,7 @@ def test_rate_limits_count_across_instances_and_workers(topology):
     report("rate-limits-2x2", load, user_allowed=user[200], anonymous_allowed=anonymous[200])
 
 
-def test_redis_down_or_frozen_costs_requests_nothing_but_the_cache(topology):
+def test_redis_down_or_frozen_costs_requests_nothing_but_the_cache(topology, operator):
     tokens, issues = seed(topology, user=2, viewer=2)
     api = Api(topology)
     cache = topology.redis
@@ -581,13 +592,15 @@ def test_redis_down_or_frozen_costs_requests_nothing_but_the_cache(topology):
         cache.stop()
         stopped_at = time.monotonic()
         time.sleep(4)
-        ready = [call(base, None, "GET", "/health/ready", headers=BEHIND_TLS) for base in api.bases]
+        ready = [
+            call(base, operator, "GET", "/health/ready", headers=BEHIND_TLS) for base in api.bases
+        ]
         cache.start()
         time.sleep(3)
         cache.signal(signal.SIGSTOP)  # a frozen Redis: connections hang instead of failing
         try:
             time.sleep(6)
-            frozen_ready = call(api.bases[0], None, "GET", "/health/ready", headers=BEHIND_TLS)
+            frozen_ready = call(api.bases[0], operator, "GET", "/health/ready", headers=BEHIND_TLS)
         finally:
             cache.signal(signal.SIGCONT)
         time.sleep(3)
@@ -596,7 +609,7 @@ def test_redis_down_or_frozen_costs_requests_nothing_but_the_cache(topology):
         cache.cli("CONFIG", "SET", "maxmemory", "1")
         try:
             time.sleep(2)
-            full_ready = call(api.bases[1], None, "GET", "/health/ready", headers=BEHIND_TLS)
+            full_ready = call(api.bases[1], operator, "GET", "/health/ready", headers=BEHIND_TLS)
         finally:
             cache.cli("CONFIG", "SET", "maxmemory", "0")
         thawed_at = time.monotonic()

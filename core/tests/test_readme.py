@@ -1,0 +1,187 @@
+"""The README's first-hour walk-through, run verbatim against ``make run`` on a non-default port.
+
+``make run`` is started as a reader would start it, in a data folder of its own (a fresh embedded
+primary and standby, migrated and seeded with the demo); the walk-through's ``bash`` blocks then
+run in one shell, as in the reader's second terminal, and each block's output must match the
+``text`` block that follows it in the README (``…`` stands for what differs between runs: ids,
+timestamps).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from core.topology.processes import free_ports
+
+README = Path(settings.BASE_DIR) / "README.md"
+WALK_THROUGH = re.compile(r"<!-- walk-through: start.*?-->(.*)<!-- walk-through: end -->", re.S)
+BLOCK = re.compile(r"^```(bash|text)\n(.*?)^```$", re.S | re.M)
+STEP_END = "@@ step done @@"
+START_SECONDS = 300
+
+
+def walk_through() -> list[tuple[str, str]]:
+    """(commands, expected output) pairs, in the README's order."""
+    [section] = WALK_THROUGH.findall(README.read_text())
+    blocks = BLOCK.findall(section)
+    steps = []
+    for (kind, commands), (next_kind, expected) in zip(blocks[::2], blocks[1::2], strict=True):
+        assert (kind, next_kind) == ("bash", "text"), "each bash block is followed by its output"
+        steps.append((commands, expected))
+    return steps
+
+
+def _lines(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+def matches(expected: str, output: str) -> bool:
+    pattern = re.escape(_lines(expected)).replace(re.escape("…"), ".*?")
+    return re.fullmatch(pattern, _lines(output), re.S) is not None
+
+
+def test_the_walk_through_is_in_the_readme_and_checkable():
+    steps = walk_through()
+    assert len(steps) >= 4
+    for commands, expected in steps:
+        # Every expected output says something (not only "…").
+        assert expected.replace("…", "").strip(), commands
+
+
+def _wait_until_ready(server: subprocess.Popen, url: str, log: Path) -> None:
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"make run exited with {server.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(
+        f"make run did not serve {url} within {START_SECONDS} s:\n{log.read_text()[-3000:]}"
+    )
+
+
+@pytest.fixture(scope="module")
+def make_run(tmp_path_factory):
+    """``make run`` on a free port, its data in a folder of its own; yields the reader's
+    environment (``PORT`` and ``EMBEDDED_DB_DIR`` set)."""
+    tmp_path = tmp_path_factory.mktemp("make-run")
+    [port] = free_ports(1)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        # The reader's shell: no test settings, no database but the one make run starts.
+        if key not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REPLICA_DATABASE_URLS")
+    }
+    env.update(PORT=str(port), EMBEDDED_DB_DIR=str(tmp_path / "data"))
+    log = tmp_path / "make-run.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            ["make", "run"],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        _wait_until_ready(server, f"http://127.0.0.1:{port}/health/ready", log)
+        yield env
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        subprocess.run(
+            [str(Path(settings.BASE_DIR) / ".venv/bin/python"), "manage.py", "embedded_db", "stop"],
+            cwd=settings.BASE_DIR,
+            env=env,
+            capture_output=True,
+            check=False,
+        )
+
+
+def test_the_readme_walk_through_answers_as_written(make_run):
+    steps = walk_through()
+    script = "".join(f"{commands}echo; echo '{STEP_END}'\n" for commands, _ in steps)
+    finished = subprocess.run(
+        ["bash", "-c", script],
+        cwd=settings.BASE_DIR,
+        env=make_run,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert finished.returncode == 0, finished.stderr
+    outputs = finished.stdout.split(f"{STEP_END}\n")[: len(steps)]
+    assert len(outputs) == len(steps), finished.stdout
+    for (commands, expected), output in zip(steps, outputs, strict=True):
+        assert matches(expected, output), (
+            f"\n$ {commands}\nexpected:\n{expected}\ngot:\n{output}\nstderr:\n{finished.stderr}"
+        )
+
+
+def _manage(env: dict, *args: str) -> str:
+    finished = subprocess.run(
+        [str(Path(settings.BASE_DIR) / ".venv/bin/python"), "manage.py", *args],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return finished.stdout
+
+
+def _chunked_post(port: int, token: str, path: str, body: bytes) -> tuple[int, dict]:
+    """POST ``body`` in 64 KiB chunks with no Content-Length, as curl -T - or a streaming client."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    chunks = (body[start : start + 65536] for start in range(0, len(body), 65536))
+    try:
+        connection.request(
+            "POST",
+            path,
+            body=chunks,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            encode_chunked=True,
+        )
+        answer = connection.getresponse()
+        return answer.status, json.loads(answer.read() or b"{}")
+    except (BrokenPipeError, ConnectionResetError):
+        # The server answered before reading the rest and closed; the answer is still there.
+        answer = connection.getresponse()
+        return answer.status, json.loads(answer.read() or b"{}")
+    finally:
+        connection.close()
+
+
+def test_chunked_bodies_over_http_are_read_and_bounded(make_run):
+    """gunicorn hands a chunked body over without CONTENT_LENGTH: it is read as any other body,
+    and one past DATA_UPLOAD_MAX_MEMORY_SIZE (5 MiB) is a 413, not an empty body."""
+    port = int(make_run["PORT"])
+    token = _manage(
+        make_run, "create_api_user", "--client", "Chunked", "--email", "chunks@chunked.test"
+    ).splitlines()[-1]
+    status, body = _chunked_post(port, token, "/api/issues", b'{"key": "CH-1", "summary": "ok"}')
+    assert (status, body["key"], body["summary"]) == (201, "CH-1", "ok")
+    huge = b'{"key": "CH-2", "summary": "' + b"x" * 30_000_000 + b'"}'
+    status, body = _chunked_post(port, token, "/api/issues", huge)
+    assert status == 413, body
+    assert "5242880" in body["detail"]
