@@ -43,7 +43,7 @@ def django_db_setup(django_test_environment, django_db_blocker):
 @pytest.fixture(autouse=True)
 def _fresh_routing_state():
     """Each test starts as a new unit of work with no knowledge of standby health or tokens."""
-    from core.api.authentication import tokens
+    from users.authentication import tokens
 
     forgets = (
         state.reset, replicas.reset, tokens.clear, deadline.reset, shared_cache.reset,

@@ -29,7 +29,7 @@ from bench.sizes import Settings
 from bench.timing import interleaved, median, percentile, wsgi_get
 from core.api.cursors import Cursor, cursor_encode, json_value, query_fingerprint
 from core.db import state
-from core.db.vectors import VECTOR_TABLES
+from core.registry import vector_tables
 from core.testing import wait_for_standby
 from health.embedding_counts import count_embeddings
 from users.models import ApiToken, User
@@ -212,10 +212,10 @@ def _timed(spent: dict[str, float], phases: dict[str, tuple[type, str]]) -> Iter
 
 def request_profile(ctx: Context) -> list[Row]:
     """Where the time of one list request goes, against the floor's page and count."""
-    from core.api.authentication import ApiTokenAuthentication
     from core.api.renderers import OrjsonRenderer
     from core.api.rows import RowPlan
     from core.api.viewsets import TenantReadOnlyViewSet
+    from users.authentication import ApiTokenAuthentication
 
     step("measuring: where a list request's time goes")
     phases = {
@@ -530,7 +530,7 @@ def health(ctx: Context) -> list[Row]:
         return {m._meta.db_table: m.objects.filter(embedding__isnull=False).count() for m in models}
 
     def probe() -> dict:
-        return count_embeddings("default", VECTOR_TABLES).counts
+        return count_embeddings("default", vector_tables()).counts
 
     counts = exact()
     estimated = probe()

@@ -12,7 +12,6 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from core import checks  # noqa: F401
-        from core.api import schema  # noqa: F401  (registers the token auth scheme)
         from core.db import binary_reads, failover
 
         binary_reads.connect_signals()

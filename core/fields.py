@@ -3,6 +3,7 @@
 from pgvector.django import HnswIndex, VectorField
 
 EMBEDDING_DIMENSIONS = 1536
+EMBEDDING_COLUMN = "embedding"
 
 
 def embedding_field() -> VectorField:

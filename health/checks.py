@@ -19,7 +19,8 @@ from core.db import replicas
 from core.db.config import ML_PRIMARY
 from core.db.router import ml_session, read_alias
 from core.db.state import current
-from core.db.vectors import VECTOR_TABLES, vector_columns_accessible
+from core.db.vectors import vector_columns_accessible
+from core.registry import vector_tables
 from health.caches import cache_statuses
 from health.embedding_counts import EmbeddingCounts, count_key, embedding_counts
 from health.servers import (
@@ -171,7 +172,7 @@ def check_ready() -> CheckResult:
 def _database_facts(alias: str) -> tuple[dict[str, str], EmbeddingCounts]:
     tables = dict(fetch(alias, ML_TABLES_SQL, [list(ML_TABLES)]))
     ml_tables = {name: "available" if tables[name] else "not_available" for name in ML_TABLES}
-    return ml_tables, embedding_counts(alias, tuple(VECTOR_TABLES))
+    return ml_tables, embedding_counts(alias, vector_tables())
 
 
 def check_database() -> CheckResult:
@@ -185,7 +186,7 @@ def check_database() -> CheckResult:
             failures.append(f"no server answered reads: {answer.failure}")
         connection = "unavailable"
         ml_tables = dict.fromkeys(ML_TABLES, UNKNOWN)
-        vector_columns = {count_key(table): UNKNOWN for table in VECTOR_TABLES}
+        vector_columns = {count_key(table): UNKNOWN for table in vector_tables()}
         source = None
     else:
         connection = "ok" if not primary.problem else "read_only"

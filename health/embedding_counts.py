@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from django.core.cache import cache
 
-from core.db.vectors import EMBEDDING_COLUMN
+from core.fields import EMBEDDING_COLUMN
 from health.servers import fetch
 
 logger = logging.getLogger(__name__)

@@ -14,9 +14,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from rest_framework.exceptions import AuthenticationFailed
 
-from core.api.authentication import ApiTokenAuthentication
 from core.db.middleware import RETRY_AFTER_SECONDS
 from health.checks import CheckResult, check_database, check_live, check_ml, check_ready
+from users.authentication import ApiTokenAuthentication
 
 PUBLIC_FIELDS = ("status", "ready", "timestamp")
 DETAILS_NOTE = "The full report is for operators: sign in to the admin, or send a staff token."

@@ -3,6 +3,7 @@
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
+from core.counts import count_triggers
 from core.fields import embedding_field, embedding_index
 from core.models import TenantModel, tenant_list_index
 from projects.models import Project
@@ -42,6 +43,8 @@ class Issue(TenantModel):
 
     class Meta:
         db_table = "issues"
+        # Plain lists read total_count from the per-client counter these keep (core.counts).
+        triggers = count_triggers()
         ordering = ["-created_at", "-id"]
         indexes = [
             tenant_list_index("issues"),

@@ -2,6 +2,7 @@
 
 from django.db import models
 
+from core.counts import count_triggers
 from core.fields import embedding_field, embedding_index
 from core.models import TenantModel, tenant_list_index
 
@@ -17,6 +18,8 @@ class Project(TenantModel):
 
     class Meta:
         db_table = "projects"
+        # Plain lists read total_count from the per-client counter these keep (core.counts).
+        triggers = count_triggers()
         ordering = ["-created_at", "-id"]
         indexes = [
             tenant_list_index("projects"),

@@ -2,6 +2,7 @@
 
 from django.db import models
 
+from core.counts import count_triggers
 from core.fields import embedding_field, embedding_index
 from core.models import TenantModel, tenant_list_index
 from issues.models import Issue
@@ -47,6 +48,8 @@ class PullRequest(TenantModel):
 
     class Meta:
         db_table = "pull_requests"
+        # Plain lists read total_count from the per-client counter these keep (core.counts).
+        triggers = count_triggers()
         ordering = ["-created_at", "-id"]
         indexes = [
             tenant_list_index("pull_requests"),

@@ -82,7 +82,7 @@ class ApiTokenAdmin(ReadOnlyAdmin):
     """API tokens: who holds which (by prefix); the key is never stored, the digest never shown.
 
     Superusers may revoke (delete) tokens: the API refuses them from the next request on, in
-    every process (``core.api.authentication``).
+    every process (``users.authentication``).
     """
 
     list_display = ("prefix_shown", "name", "user", "created_at")

@@ -8,3 +8,9 @@ class UsersConfig(AppConfig):
 
     name = "users"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Revocation must not depend on what else a process happens to import.
+        from users import authentication
+
+        authentication.connect_signals()

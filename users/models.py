@@ -9,6 +9,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 
+from core.counts import count_triggers
 from core.fields import embedding_field, embedding_index
 from core.models import Client, TenantModel
 
@@ -63,6 +64,8 @@ class User(TenantModel, AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         db_table = "users"
+        # Plain lists read total_count from the per-client counter these keep (core.counts).
+        triggers = count_triggers()
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["client", "active", "-created_at", "-id"], name="users_list_idx"),

@@ -1,8 +1,7 @@
-"""OpenAPI generation: token auth, the shared parameters and the error responses of every endpoint."""
+"""OpenAPI generation: the shared parameters and the error responses of every endpoint."""
 
 from __future__ import annotations
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
@@ -32,20 +31,6 @@ ID_PARAMETER = OpenApiParameter(
     OpenApiParameter.PATH,
     description="The item's id.",
 )
-
-
-class ApiTokenScheme(OpenApiAuthenticationExtension):
-    """``Authorization: Bearer <token>`` (``Token <token>`` is accepted too)."""
-
-    target_class = "core.api.authentication.ApiTokenAuthentication"
-    name = "bearerAuth"
-
-    def get_security_definition(self, auto_schema) -> dict:
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "API token from create_api_user.",
-        }
 
 
 class ApiAutoSchema(AutoSchema):

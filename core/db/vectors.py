@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from django.db import DatabaseError, connections
 
 from core.db.router import ml_session
+from core.fields import EMBEDDING_COLUMN
+from core.registry import vector_tables
 
 logger = logging.getLogger(__name__)
 
-VECTOR_TABLES = ("issues", "pull_requests", "projects", "users")
-EMBEDDING_COLUMN = "embedding"
 
 # One catalog read instead of one failing SELECT per missing table: a missing table is normal
 # while the schema is being rolled out, and must not fill the server log with errors.
@@ -37,9 +37,10 @@ def tables_with_vector_column(cursor, tables: Iterable[str]) -> set[str]:
     return {row[0] for row in cursor.fetchall()}
 
 
-def vector_column_access(tables: Iterable[str] = VECTOR_TABLES) -> dict[str, bool]:
-    """For each table, whether its embedding column can be read through the ML session."""
-    tables = list(tables)
+def vector_column_access(tables: Iterable[str] | None = None) -> dict[str, bool]:
+    """For each table (by default every vector model's), whether its embedding column can be read
+    through the ML session."""
+    tables = list(vector_tables() if tables is None else tables)
     access = dict.fromkeys(tables, False)
     with ml_session() as alias:
         connection = connections[alias]
@@ -60,6 +61,6 @@ def vector_column_access(tables: Iterable[str] = VECTOR_TABLES) -> dict[str, boo
     return access
 
 
-def vector_columns_accessible(tables: Iterable[str] = VECTOR_TABLES) -> bool:
+def vector_columns_accessible(tables: Iterable[str] | None = None) -> bool:
     """True when every table's embedding column can be read through the ML session."""
     return all(vector_column_access(tables).values())

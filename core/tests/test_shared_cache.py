@@ -11,10 +11,10 @@ from django.core.cache import cache
 from django.db import connections
 
 from core import shared_cache
-from core.api.authentication import EPOCH_KEY, new_epoch
 from core.db.state import PIN_KEY, PRIMARY_ONLY, SINCE_KEY, identify, pin_user, request_scope
 from core.models import Client
 from core.testing import use_file_cache, wait_for_standby
+from users.authentication import EPOCH_KEY, new_epoch
 from users.tests.test_auth import token_queries
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")

@@ -6,7 +6,8 @@ import pytest
 from django.db import connections
 
 from core.db.state import current, request_scope
-from core.db.vectors import VECTOR_TABLES, vector_column_access, vector_columns_accessible
+from core.db.vectors import vector_column_access, vector_columns_accessible
+from core.registry import vector_tables
 from core.testing import server_stopped, wait_for_standby
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
@@ -28,7 +29,7 @@ def vector_tables_on_primary() -> set[str]:
         cursor.execute(
             "SELECT table_name FROM information_schema.columns WHERE table_schema = 'public' "
             "AND column_name = 'embedding' AND udt_name = 'vector' AND table_name = ANY(%s)",
-            [list(VECTOR_TABLES)],
+            [list(vector_tables())],
         )
         return {row[0] for row in cursor.fetchall()}
 
@@ -48,7 +49,7 @@ def test_missing_tables_and_non_vector_columns_are_not_accessible(plain_table):
 
 def test_default_tables_are_accessible_exactly_when_they_all_have_a_vector_column():
     # issues, pull_requests and projects arrive with their apps: the answer follows the schema.
-    assert vector_columns_accessible() is (vector_tables_on_primary() == set(VECTOR_TABLES))
+    assert vector_columns_accessible() is (vector_tables_on_primary() == set(vector_tables()))
 
 
 def test_with_the_standby_down_the_check_reads_the_tuned_primary():

@@ -6,9 +6,9 @@ import pytest
 from django.db import connections
 
 from core.db import replicas
-from core.db.vectors import VECTOR_TABLES
 from core.fields import EMBEDDING_DIMENSIONS
 from core.models import Client
+from core.registry import vector_tables
 from core.testing import wait_for_standby
 from health import checks, embedding_counts
 from users.models import User
@@ -101,7 +101,7 @@ def test_database_report_has_the_specification_shape(client):
         "projects_with_embeddings",
         "users_with_embeddings",
     }
-    for table in VECTOR_TABLES:
+    for table in vector_tables():
         value = body["vector_columns"][f"{table}_with_embeddings"]
         if has_vector_column(table):
             assert isinstance(value, int)
@@ -126,7 +126,7 @@ def test_a_missing_ml_table_is_not_available_and_a_present_one_is(client, make_t
 
 def test_embedding_counts_are_exact_on_small_tables(client, make_table, monkeypatch):
     plain = make_table("health_probe_plain", "id int")
-    monkeypatch.setattr(checks, "VECTOR_TABLES", ("users", plain, "health_probe_missing"))
+    monkeypatch.setattr(checks, "vector_tables", lambda: ("users", plain, "health_probe_missing"))
     make_users(with_embedding=2, without=1)
     body = client.get("/health/database").json()
     assert body["vector_columns"] == {
@@ -194,7 +194,7 @@ def test_ml_report_has_the_specification_shape(client):
             "available": False,
             "reason": "extension not installed on this server",
         }
-    all_vector_columns = all(has_vector_column(table) for table in VECTOR_TABLES)
+    all_vector_columns = all(has_vector_column(table) for table in vector_tables())
     assert body["vector_columns_accessible"] is all_vector_columns
     assert body["reasons"] == []
 

@@ -12,9 +12,9 @@ from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from core.api.authentication import EPOCH_KEY, ApiTokenAuthentication
 from core.db import replicas
 from core.testing import use_file_cache
+from users.authentication import EPOCH_KEY, ApiTokenAuthentication
 from users.models import ApiToken, User
 from users.tests.factories import UserFactory
 
@@ -184,3 +184,29 @@ def test_a_standby_s_answer_is_used_but_never_remembered(api, user_a):
     for _ in range(2):
         status, lookups = token_queries(client)
         assert status == 200 and len(lookups) == 1
+
+
+def test_revocation_receivers_are_connected_by_the_users_app_itself():
+    """A process that only sets Django up (a worker, a command) still forgets tokens on a change:
+    the receivers are connected in UsersConfig.ready(), not by some import chain."""
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    code = (
+        "import django; django.setup()\n"
+        "from django.db.models.signals import post_delete, post_save\n"
+        "from core.models import Client\n"
+        "from users.models import ApiToken, User\n"
+        "print(all(s.has_listeners(m) for s in (post_save, post_delete)"
+        " for m in (ApiToken, User, Client)))\n"
+    )
+    finished = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert finished.stdout.strip() == "True"

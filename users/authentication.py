@@ -30,7 +30,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from core import shared_cache
@@ -160,18 +160,22 @@ def new_epoch() -> None:
 HARMLESS_UPDATES = frozenset({"last_login"})
 
 
-@receiver(post_save, sender=ApiToken)
-@receiver(post_delete, sender=ApiToken)
-@receiver(post_save, sender=User)
-@receiver(post_delete, sender=User)
-@receiver(post_save, sender=Client)
-@receiver(post_delete, sender=Client)
 def forget_tokens(sender, using: str | None = None, update_fields=None, **kwargs) -> None:
     """A token, a user or a client changed: here at once, everywhere once it commits."""
     if update_fields is not None and set(update_fields) <= HARMLESS_UPDATES:
         return
     tokens.clear()
     transaction.on_commit(new_epoch, using=using, robust=True)
+
+
+def connect_signals() -> None:
+    """Called by ``UsersConfig.ready()``: in every process (API, admin, commands, workers), a
+    saved or deleted token, user or client forgets remembered tokens."""
+    for model in (ApiToken, User, Client):
+        for signal in (post_save, post_delete):
+            signal.connect(
+                forget_tokens, sender=model, dispatch_uid=f"forget-tokens-{signal}-{model}"
+            )
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -224,3 +228,17 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="api"'
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    """``Authorization: Bearer <token>`` (``Token <token>`` is accepted too), in the schema."""
+
+    target_class = ApiTokenAuthentication
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema) -> dict:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "API token from create_api_user.",
+        }
