@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.db import DatabaseError, connections
 
-from core.db import binaries, replicas
+from core.db import replicas
+from core.embedded import binaries
 
 
 def _scalar(alias: str, sql: str):

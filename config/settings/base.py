@@ -10,7 +10,6 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from core.db.config import build_databases
-from core.db.embedded import EmbeddedPostgres
 from core.development_key import development_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -57,6 +56,9 @@ if DATABASE_URL:
     EMBEDDED_DB = None
     REPLICA_DATABASE_URLS = env.list("REPLICA_DATABASE_URLS", default=[])
 else:
+    # Development tooling, loaded only when it is used (core/embedded).
+    from core.embedded.postgres import EmbeddedPostgres
+
     EMBEDDED_DB = EmbeddedPostgres.for_data_dir(EMBEDDED_DB_DIR)
     DATABASE_URL = EMBEDDED_DB.url(EMBEDDED_DB.primary)
     REPLICA_DATABASE_URLS = env.list(

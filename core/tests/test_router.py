@@ -11,11 +11,12 @@ import pytest
 from django.conf import settings
 from django.db import OperationalError, close_old_connections, connections, transaction
 
-from core.db import binaries, replicas
+from core.db import replicas
 from core.db.failover import ServerUnavailable
 from core.db.replicas import primary_wal_position
 from core.db.router import ml_session, read_alias
 from core.db.state import current, identify, pin_user, request_scope
+from core.embedded import binaries
 from core.models import Client
 from core.testing import (
     server_frozen,

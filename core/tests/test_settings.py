@@ -202,3 +202,27 @@ def test_a_development_checkout_has_its_own_secret_key_and_demo_secrets(tmp_path
     assert len(first[0]) >= 50
     assert (tmp_path / "one" / "secret_key").stat().st_mode & 0o777 == 0o600
     assert "development-only" not in first[0]
+
+
+def test_a_service_on_external_databases_never_loads_the_development_tooling():
+    """With DATABASE_URL set, neither the embedded PostgreSQL manager nor the topology harness
+    (nor the wheel they run from) is imported by the settings, the URLs or the WSGI app."""
+    code = (
+        "import sys, django; django.setup(); import config.urls, config.wsgi; "
+        "print(sorted(m for m in sys.modules "
+        "if m.startswith(('core.embedded', 'core.topology', 'pixeltable'))))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.base",
+            "DATABASE_URL": "postgresql://u:secret@db.example/app",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from core.db.binaries import ServerSetupError
 from core.drills import BEHIND_TLS, Load, Outcome, call
+from core.embedded.binaries import ServerSetupError
 from core.topology import READ_TIMEOUT, Topology, pgbouncer, redis
 from core.topology.postgres import ML_ROLE
 

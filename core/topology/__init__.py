@@ -24,8 +24,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.db import binaries
 from core.db.config import standby_lock_timeout_ms
+from core.embedded import binaries
 from core.topology.pgbouncer import PgBouncer
 from core.topology.postgres import APP_ROLE, ML_ROLE, StreamingCluster
 from core.topology.processes import free_ports

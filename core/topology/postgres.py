@@ -1,6 +1,6 @@
 """A PostgreSQL primary and streaming standbys on TCP ports of 127.0.0.1, as separate hosts would be.
 
-Made from the same binaries as the embedded pair (``core.db.binaries``). The service connects
+Made from the same binaries as the embedded pair (``core.embedded.binaries``). The service connects
 with password roles that are not superusers, as in production:
 
 - ``analytics_app``: owns the database; the API's sessions (primary and standbys);
@@ -20,8 +20,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.db import binaries
-from core.db.binaries import ServerSetupError
+from core.embedded import binaries
+from core.embedded.binaries import ServerSetupError
 from core.topology.processes import HOST
 
 DATABASE = "analytics"

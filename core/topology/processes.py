@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from core.db.binaries import ServerSetupError
+from core.embedded.binaries import ServerSetupError
 
 HOST = "127.0.0.1"
 

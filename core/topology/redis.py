@@ -7,8 +7,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.db import binaries
-from core.db.binaries import ServerSetupError
+from core.embedded import binaries
+from core.embedded.binaries import ServerSetupError
 from core.topology.processes import HOST, stop_process, wait_for_port
 
 PROGRAM = "/usr/bin/redis-server"

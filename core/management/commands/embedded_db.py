@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from core.db.embedded import EmbeddedDatabaseError
+from core.embedded.postgres import EmbeddedDatabaseError
 
 
 class Command(BaseCommand):

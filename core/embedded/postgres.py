@@ -23,8 +23,8 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.db import binaries
-from core.db.binaries import ServerSetupError
+from core.embedded import binaries
+from core.embedded.binaries import ServerSetupError
 
 DATABASE_NAME = "analytics"
 SUPERUSER = "postgres"
