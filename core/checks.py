@@ -1,7 +1,8 @@
-"""System checks for settings that only make sense together."""
+"""System checks: settings that only make sense together, and the API's contracts, checked when
+the service starts (``migrate``, ``check``, ``runserver``) rather than by a first request."""
 
 from django.conf import settings
-from django.core.checks import Warning, register
+from django.core.checks import Error, Warning, register
 
 from core.db.session_settings import role_statements
 
@@ -41,3 +42,72 @@ def pooled_roles_can_hold_their_settings(app_configs, **kwargs) -> list[Warning]
             )
         ]
     return []
+
+
+@register()
+def no_atomic_requests(app_configs, **kwargs) -> list[Error]:
+    return atomic_requests_errors(settings.DATABASES)
+
+
+def atomic_requests_errors(databases: dict) -> list[Error]:
+    """``ATOMIC_REQUESTS`` opens a transaction on the primary around every view: every read, ML
+    included, would go to the primary (router rule 2), silently."""
+    return [
+        Error(
+            f"DATABASES[{alias!r}] sets ATOMIC_REQUESTS: every request's reads would go to the "
+            "primary, and no standby would serve any.",
+            hint="Remove it; writes already run in one transaction each (core.api.viewsets).",
+            id="core.E001",
+        )
+        for alias, database in databases.items()
+        if database.get("ATOMIC_REQUESTS")
+    ]
+
+
+@register()
+def api_contracts(app_configs, **kwargs) -> list[Error]:
+    from core.api.viewsets import api_viewsets
+
+    return viewset_contract_errors(api_viewsets())
+
+
+def viewset_contract_errors(viewsets) -> list[Error]:
+    """What each viewset promises and the code cannot keep:
+
+    - core.E002: its serializer opts in to lists from plain rows (``list_from_rows``) but the row
+      plan cannot honour it (``core.api.rows.plan_problems``);
+    - core.E003: it orders by something other than a column of its own table (a related path
+      such as ``project__key``): offset pages would join, cursor pages could not key on it.
+    """
+    from core.api.rows import plan_problems
+
+    errors = []
+    for viewset in viewsets:
+        serializer = viewset.serializer_class
+        if getattr(serializer, "list_from_rows", False):
+            variants = (False, True) if viewset.has_ml_fields() else (False,)
+            problems = dict.fromkeys(p for ml in variants for p in plan_problems(serializer, ml))
+            errors += [
+                Error(
+                    f"{viewset.__name__}: {serializer.__name__} sets list_from_rows, but "
+                    f"{problem}.",
+                    hint="Drop list_from_rows (lists then use the serializer) or make the "
+                    "field a plain column.",
+                    obj=serializer,
+                    id="core.E002",
+                )
+                for problem in problems
+            ]
+        columns = {field.attname for field in viewset.queryset.model._meta.concrete_fields}
+        names = {*viewset.ordering_fields, *(term.lstrip("-") for term in viewset.ordering)}
+        errors += [
+            Error(
+                f"{viewset.__name__} orders by {name!r}, not a column of "
+                f"{viewset.queryset.model._meta.db_table}.",
+                hint="Order by the table's own columns (a foreign key by its *_id column).",
+                obj=viewset,
+                id="core.E003",
+            )
+            for name in sorted(names - columns)
+        ]
+    return errors

@@ -8,6 +8,9 @@ from pullrequests.models import PullRequest
 class PullRequestSerializer(TenantModelSerializer):
     """A pull request; ``issue_id`` must be an issue of the caller's client."""
 
+    # Lists are built from plain rows (core.api.rows); a system check holds this class to it.
+    list_from_rows = True
+
     issue_id = TenantRelatedField(
         source="issue", queryset=Issue.objects.all(), required=False, allow_null=True
     )

@@ -6,9 +6,15 @@ plain columns whose database value already is the output value (strings, numbers
 UTC datetimes that the renderer writes in DRF's ISO 8601 form). ``row_plan()`` works out, once
 per serializer class, which column feeds each output field and which few values still need a
 conversion; ``RowPlan.fetch()`` then runs the page query (``select_sql()``: the columns, with
-only WHERE and ORDER BY compiled by Django; results in binary format) and builds the dicts. A serializer with a field that is not a plain column (a property, a method
-field, a nested serializer, a column with a database converter such as JSON) gets no plan and
-keeps the ordinary serializer path. ``core/tests/test_rows.py`` checks both give the same JSON.
+only WHERE and ORDER BY compiled by Django; results in binary format) and builds the dicts.
+
+A serializer opts in with ``list_from_rows = True``: a contract, checked at start-up
+(``plan_problems()``, run by ``core.checks`` for every API viewset). It may only have plain
+columns (no property, method field, nested serializer, or column with a database converter such
+as JSON) and may not redefine what makes output depend on the caller (``to_representation``,
+``get_fields``, ``__init__``...): a role hiding a field would be honoured by retrieve and
+bypassed by lists. A serializer that has not opted in keeps the ordinary serializer path.
+``core/tests/test_rows.py`` checks both paths give the same JSON.
 """
 
 from __future__ import annotations
@@ -266,21 +272,67 @@ def select_sql(
     return " ".join(parts), tuple(params)
 
 
+# What a serializer may not redefine to use the fast path: each can make the output depend on
+# the caller or the row in ways a plan, built once per class, cannot see.
+CALLER_DEPENDENT = ("__init__", "get_fields", "to_representation", "fields", "data")
+
+
+def _plan_base() -> type[serializers.ModelSerializer]:
+    from core.api.serializers import TenantModelSerializer
+
+    return TenantModelSerializer
+
+
+def plan_problems(serializer_class: type[serializers.Serializer], ml_fields: bool) -> list[str]:
+    """Why ``serializer_class`` (opted in with ``list_from_rows = True``) cannot have its lists
+    built from plain rows; empty when it can. A system check (``core.checks``) runs this for every
+    API viewset at start-up, so an opted-in serializer the plan cannot honour stops the service.
+    """
+    base = _plan_base()
+    if not issubclass(serializer_class, base):
+        return [f"{serializer_class.__name__} is not a {base.__name__}"]
+    # The base's own caller dependency (the ML fields) is what the plan is built for; anything
+    # a subclass redefines is not.
+    problems = [
+        f"{klass.__name__} defines {name}: its output may depend on the caller or the row"
+        for klass in serializer_class.__mro__[: serializer_class.__mro__.index(base)]
+        for name in CALLER_DEPENDENT
+        if name in vars(klass)
+    ]
+    if problems:
+        return problems
+    model = serializer_class.Meta.model
+    serializer = serializer_class(context={"include_ml_fields": ml_fields})
+    for field in serializer.fields.values():
+        if field.write_only:
+            continue
+        if _column(model, field) is None:
+            problems.append(f"{field.field_name} is not a plain column of {model.__name__}")
+        elif _converter(field) is False:
+            problems.append(f"{field.field_name} ({type(field).__name__}) needs the serializer")
+    return problems
+
+
 @functools.cache
 def row_plan(
     serializer_class: type[serializers.ModelSerializer], ml_fields: bool
 ) -> RowPlan | None:
-    """The fast path for ``serializer_class`` (with or without ML fields), or None."""
+    """The fast path for ``serializer_class`` (with or without ML fields), or None when it has
+    not opted in (``list_from_rows``)."""
+    if not getattr(serializer_class, "list_from_rows", False):
+        return None
+    if plan_problems(serializer_class, ml_fields):
+        # The system check refuses this at start-up; a list never serves it from rows.
+        return None
     model = serializer_class.Meta.model
     serializer = serializer_class(context={"include_ml_fields": ml_fields})
     names, columns, converters = [], [], []
-    for field in serializer._readable_fields:
-        column = _column(model, field)
+    for field in serializer.fields.values():
+        if field.write_only:
+            continue
         convert = _converter(field)
-        if column is None or convert is False:
-            return None
         if convert is not None:
             converters.append((len(names), convert))
         names.append(field.field_name)
-        columns.append(column)
+        columns.append(_column(model, field))
     return RowPlan(tuple(names), tuple(columns), tuple(converters))

@@ -53,6 +53,9 @@ class TenantRelatedField(serializers.PrimaryKeyRelatedField):
 class TenantModelSerializer(serializers.ModelSerializer):
     """Adds ``client_id``; shows ``embedding`` only when the request asked for ML fields."""
 
+    # True: lists are built straight from rows (core.api.rows), a contract checked at start-up.
+    list_from_rows = False
+
     client_id = serializers.IntegerField(read_only=True)
     embedding = EmbeddingField(
         allow_null=True,

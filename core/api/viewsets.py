@@ -196,3 +196,23 @@ class TenantViewSet(
 
     def perform_destroy(self, instance) -> None:
         tenant_row_soft_delete(row=instance, by=self.request.user)
+
+
+def api_viewsets() -> list[type[TenantReadOnlyViewSet]]:
+    """Every tenant viewset the URL configuration serves, in URL order: what the start-up checks
+    and the schema-driven tests cover (a new resource is in as soon as it is routed)."""
+    from django.urls import URLResolver, get_resolver
+
+    found: dict[type, None] = {}
+
+    def walk(patterns) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns)
+                continue
+            view = getattr(pattern.callback, "cls", None)
+            if isinstance(view, type) and issubclass(view, TenantReadOnlyViewSet):
+                found[view] = None
+
+    walk(get_resolver().url_patterns)
+    return list(found)

@@ -96,6 +96,9 @@ class DatabaseRoutingMiddleware:
         if _reads_only(request, view_func):
             state.primary_reads = False
             state.retryable = True
+            view = getattr(view_func, "cls", None)
+            if view is not None:
+                state.read_only_view = view.__name__
             if request.method not in SAFE_METHODS:
                 # Read the body now, so that a re-run can read it again.
                 request.body  # noqa: B018

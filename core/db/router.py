@@ -40,6 +40,21 @@ def _primary_in_atomic_block() -> bool:
     return connections[PRIMARY].in_atomic_block
 
 
+_reported_views: set[str] = set()
+
+
+def _report_read_in_atomic(view: str) -> None:
+    """A read-only API request read inside ``atomic()``: the read went to the primary, as every
+    read in a transaction must, but the request never needed one. Said once per view and process."""
+    if view not in _reported_views:
+        _reported_views.add(view)
+        logger.warning(
+            "%s read inside transaction.atomic() in a request that only reads: its reads go to "
+            "the primary, not a standby; read outside the transaction",
+            view,
+        )
+
+
 def _standby_read(*, ml: bool, position: int | None, max_lag: float | None = None) -> str | None:
     if ml:
         return replicas.choose_ml(max_lag=max_lag, position=position)
@@ -108,6 +123,8 @@ def read_alias(*, ml: bool = False) -> str:
     elif _primary_in_atomic_block():
         # Only this connection sees the open transaction's own writes.
         alias = PRIMARY
+        if state.read_only_view is not None and not state.wrote:
+            _report_read_in_atomic(state.read_only_view)
     elif state.wrote or (state.primary_reads and replicas.primary_reachable()):
         # Having written, this request has seen the primary answer.
         alias = ML_PRIMARY if ml else PRIMARY

@@ -53,6 +53,8 @@ class RoutingState:
     # and how many times it was.
     retryable: bool = False
     attempts: int = 0
+    # The API view of a request that only reads: a read it makes inside atomic() is reported.
+    read_only_view: str | None = None
     read_aliases: list[str] = field(default_factory=list)
     # Where this request's pinned reads go while the primary does not answer (by ML or not).
     fallbacks: dict[bool, str] = field(default_factory=dict)
