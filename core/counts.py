@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import pgtrigger
 from django.db import connections, models
-from django.db.models.expressions import Col
-from django.db.models.lookups import Exact
-from django.db.models.sql.where import AND
 
+from core.db.query_shape import plain_client_rows
 from core.registry import counted_tables
 
 COUNT_TRIGGER_PREFIX = "row_counts_"
@@ -111,32 +109,6 @@ def replace_legacy_triggers(table: str):
     return migrations.RunSQL(_REPLACE_LEGACY_SQL.format(table=table), migrations.RunSQL.noop)
 
 
-def _plain_list(queryset: models.QuerySet, client_id: int) -> bool:
-    """True when ``queryset`` selects exactly the client's active rows (any order).
-
-    Read off the WHERE tree (``client_id = <client> AND active``, nothing else): building the
-    plain queryset to compare with costs about as much as the count query itself.
-    """
-    query = queryset.query
-    where = query.where
-    if query.distinct or where.negated or where.connector != AND or len(where.children) != 2:
-        return False
-    found = {}
-    for lookup in where.children:
-        if not isinstance(lookup, Exact) or not isinstance(lookup.lhs, Col):
-            return False
-        column = lookup.lhs
-        if column.alias != query.base_table or column.target.model is not queryset.model:
-            return False
-        found[column.target.attname] = lookup.rhs
-    return (
-        found.keys() == {"client_id", "active"}
-        and type(found["client_id"]) is int
-        and found["client_id"] == client_id
-        and found["active"] is True
-    )
-
-
 def counter_sql(queryset: models.QuerySet, *, client_id: int) -> tuple[str, tuple] | None:
     """SQL giving the exact number of rows of ``queryset`` from the counter, and its parameters.
 
@@ -144,7 +116,7 @@ def counter_sql(queryset: models.QuerySet, *, client_id: int) -> tuple[str, tupl
     The expression can stand alone or be selected with a page's rows (the same snapshot).
     """
     table = queryset.model._meta.db_table
-    if table not in counted_tables() or not _plain_list(queryset, client_id):
+    if table not in counted_tables() or not plain_client_rows(queryset, client_id):
         return None
     return COUNTER_SQL, (table, client_id)
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth import get_user
+from django.contrib.auth import middleware as auth_middleware
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.functional import SimpleLazyObject
 
 
 class RequestSizeLimitMiddleware:
@@ -27,3 +30,23 @@ class RequestSizeLimitMiddleware:
                 status=413,
             )
         return self.get_response(request)
+
+
+class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
+    """Django's, plus a record of the session's user once something loaded it.
+
+    ``request.user`` stays lazy (a health probe never costs a user query); when a view does load
+    it, the user is also kept in ``request.session_user``, which the request log reads without
+    loading anything (``health.request_log``). Token-authenticated API requests have their user
+    set by DRF instead.
+    """
+
+    def process_request(self, request: HttpRequest) -> None:
+        super().process_request(request)
+
+        def load():
+            user = get_user(request)
+            request.session_user = user
+            return user
+
+        request.user = SimpleLazyObject(load)

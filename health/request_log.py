@@ -13,18 +13,20 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.utils.functional import empty
+from django.utils.functional import SimpleLazyObject
 
 logger = logging.getLogger(__name__)
 
 
 def _caller(request: HttpRequest) -> tuple[int | None, int | None]:
     """The caller's client id and user id, when the request was authenticated."""
-    user = request.__dict__.get("user")
-    # Django's lazy user is resolved only if the view looked at it: reading it here would cost
-    # a query on requests that never authenticated (health probes). DRF replaces it with the
-    # authenticated user, so token-authenticated API calls are covered.
-    if user is None or getattr(user, "_wrapped", None) is empty:
+    user = getattr(request, "user", None)
+    # The session's lazy user is never loaded here (a query on requests that never looked at
+    # it, such as health probes): it is known only if the view loaded it
+    # (core.middleware.AuthenticationMiddleware). DRF replaces it with the token's user.
+    if isinstance(user, SimpleLazyObject):
+        user = getattr(request, "session_user", None)
+    if user is None:
         return None, None
     if not user.is_authenticated:
         return None, None

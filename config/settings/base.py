@@ -176,7 +176,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.middleware.AuthenticationMiddleware",
     "core.db.middleware.DatabaseRoutingMiddleware",
     "health.request_log.RequestLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

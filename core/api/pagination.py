@@ -16,7 +16,8 @@ from rest_framework.response import Response
 
 from core.api import cursors
 from core.api.params import page_params_serializer, validate_query
-from core.api.rows import Fetched, SqlExpression
+from core.api.rows import Fetched
+from core.db.query_shape import SqlExpression, ordering_terms
 
 # Fetches a window of a queryset: its items, the values of ``key_fields`` of each row, and the
 # list's total when the given SQL for it could be selected with the rows.
@@ -84,7 +85,7 @@ class EnvelopePagination(BasePagination):
         self, queryset: QuerySet, request, view, fetch: PageFetcher, *, skip: int
     ) -> list:
         """The page after the cursor (``skip`` rows further on when ``offset`` is given too)."""
-        ordering = tuple(queryset.query.order_by)
+        ordering = ordering_terms(queryset)
         ids = [i for i, term in enumerate(ordering) if str(term).lstrip("-") == "id"]
         if not ids or not all(isinstance(term, str) for term in ordering):
             raise ImproperlyConfigured("cursor pages need an ordering of fields including id")

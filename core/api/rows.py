@@ -26,20 +26,17 @@ from typing import NamedTuple
 
 import numpy as np
 from django.conf import settings
-from django.core.exceptions import EmptyResultSet, FieldDoesNotExist, FullResultSet
+from django.core.exceptions import EmptyResultSet, FieldDoesNotExist
 from django.db import connections, models
-from django.db.models.expressions import RawSQL
-from django.db.models.sql import Query
 from pgvector import Vector
 from pgvector.django import VectorField
 from rest_framework import ISO_8601, fields, relations, serializers
 
 from core.api.serializers import EmbeddingField
 from core.db.binary_reads import binary_cursor
+from core.db.query_shape import SqlExpression, select_sql
 
 Converter = Callable[[object], object]
-# SQL and its parameters.
-SqlExpression = tuple[str, Sequence[object]]
 
 
 class Fetched(NamedTuple):
@@ -164,112 +161,6 @@ class RowPlan:
         keys = [tuple(row[p] for p in positions) for row in rows] if positions else []
         found_total = rows[0][len(columns)] if total is not None and rows else None
         return Fetched(items, keys, found_total)
-
-
-@functools.cache
-def _db_columns(model: type[models.Model]) -> dict[str, str]:
-    """The database column of each concrete field, by attname."""
-    return {field.attname: field.column for field in model._meta.concrete_fields}
-
-
-def _local_ordering(query: Query) -> list[tuple[str, bool]] | None:
-    """The ORDER BY of ``query`` as (column, descending) pairs when it orders by its own table's
-    columns only, as Django writes it (a repeated column counts once, ``reverse()`` flips every
-    direction); None when ordering needs more (a join, an expression, random order).
-    """
-    if query.extra_order_by:
-        return None
-    meta = query.get_meta()
-    # By attname: a relation's name would order by the related model's ordering, through a join.
-    columns = _db_columns(query.model)
-    terms = query.order_by or (meta.ordering if query.default_ordering else ())
-    ordering, seen = [], set()
-    for term in terms:
-        if not isinstance(term, str):
-            return None
-        name = term.removeprefix("-")
-        attname = meta.pk.attname if name == "pk" else name
-        if attname not in columns:
-            return None
-        column = columns[attname]
-        if column not in seen:
-            seen.add(column)
-            ordering.append((column, term.startswith("-") == query.standard_ordering))
-    return ordering
-
-
-def _one_table_shape(query: Query) -> bool:
-    """True when ``query`` reads one table with no grouping, annotations or locks."""
-    return (
-        query.count_active_tables() == 1
-        and query.base_table == query.get_meta().db_table
-        and not query.annotations
-        and not query.distinct
-        and not query.extra
-        and not query.extra_tables
-        and not query.combinator
-        and not query.select_related
-        and not query.select_for_update
-        and query.group_by is None
-        and not query.where.contains_aggregate
-        and not query.where.contains_over_clause
-    )
-
-
-def _single_table(query: Query) -> bool:
-    """True when ``query`` reads one table, ordered by its own columns, with no grouping,
-    annotations or locks: its SQL is the column list, a WHERE, an ORDER BY and a window.
-    """
-    return _one_table_shape(query) and _local_ordering(query) is not None
-
-
-def select_sql(
-    queryset: models.QuerySet,
-    columns: Sequence[str],
-    alias: str,
-    *,
-    extra: SqlExpression | None = None,
-) -> tuple[str, tuple]:
-    """The SQL of ``queryset.values_list(*columns)`` (and the ``extra`` expression after them).
-
-    Raises EmptyResultSet when the query can have no rows.
-
-    Compiling a ``values_list`` builds a join path and an expression per selected column, which
-    costs more than running a page query. For the queries lists run (one table, a WHERE, an
-    ORDER BY of its own columns, a window) only the WHERE is compiled, by Django's own compiler;
-    the column list and the ORDER BY are written directly. Anything else is compiled by Django
-    in full.
-    """
-    query = queryset.query
-    ordering = _local_ordering(query) if _one_table_shape(query) else None
-    if ordering is None:
-        if extra is not None:
-            columns = [*columns, RawSQL(*extra, output_field=models.BigIntegerField())]
-        values = queryset.values_list(*columns)
-        return values.query.get_compiler(using=alias).as_sql()
-    connection = connections[alias]
-    quote = connection.ops.quote_name
-    table = quote(query.base_table)
-    column_of = _db_columns(queryset.model)
-    selected = [f"{table}.{quote(column_of[name])}" for name in columns]
-    params: list = []
-    if extra is not None:
-        selected.append(extra[0])
-        params.extend(extra[1])
-    parts = ["SELECT", ", ".join(selected), "FROM", table]
-    compiler = query.get_compiler(using=alias)
-    try:
-        where, where_params = compiler.compile(query.where)
-        parts += ["WHERE", where]
-        params.extend(where_params)
-    except FullResultSet:
-        pass
-    if ordering:
-        terms = (f"{table}.{quote(c)} {'DESC' if desc else 'ASC'}" for c, desc in ordering)
-        parts += ["ORDER BY", ", ".join(terms)]
-    if query.is_sliced:
-        parts.append(connection.ops.limit_offset_sql(query.low_mark, query.high_mark))
-    return " ".join(parts), tuple(params)
 
 
 # What a serializer may not redefine to use the fast path: each can make the output depend on

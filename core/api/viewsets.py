@@ -16,8 +16,9 @@ from core.api.filters import QueryFilterBackend, StrictOrderingFilter
 from core.api.pagination import EnvelopePagination
 from core.api.params import CommonParamsSerializer, TenantScope, resolve_scope
 from core.api.permissions import RolePermission
-from core.api.rows import SqlExpression, row_plan
+from core.api.rows import row_plan
 from core.counts import counter_sql, tenant_rows_count
+from core.db.query_shape import SqlExpression
 from core.services import tenant_row_soft_delete
 
 COMMON_PARAMETERS = frozenset({"format", *CommonParamsSerializer().fields})

@@ -13,8 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.renderers import JSONRenderer
 
 from core.api.renderers import OrjsonRenderer
-from core.api.rows import _single_table, row_plan, select_sql
+from core.api.rows import row_plan
 from core.counts import counter_sql
+from core.db.query_shape import select_sql, single_table
 from issues.models import Issue
 from issues.serializers import IssueSerializer
 from issues.tests.factories import IssueFactory
@@ -152,7 +153,7 @@ def test_page_sql_selects_what_values_list_selects(tenant_a, tenant_b):
     }
     columns = row_plan(IssueSerializer, False).columns
     for name, queryset in {**composed, **compiled}.items():
-        assert _single_table(queryset.query) == (name in composed), name
+        assert single_table(queryset.query) == (name in composed), name
         expected = list(queryset.values_list(*columns))
         assert expected, name
         assert rows_of(select_sql(queryset, columns, "default"), "default") == expected, name
