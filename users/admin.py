@@ -8,6 +8,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 
 from core.admin import ReadOnlyAdmin
+from users import policy
 from users.models import ApiToken, User
 
 
@@ -75,6 +76,23 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ("email", "first_name", "last_name", "client__name")
     ordering = ("email",)
     date_hierarchy = "created_at"
+
+    # The rules are users.policy's, as for the API.
+    def has_change_permission(self, request, obj=None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or policy.operator_refused(request.user, obj) is None)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        allowed = super().has_delete_permission(request, obj)
+        if obj is None or not allowed:
+            return allowed
+        return obj.pk != request.user.pk and policy.operator_refused(request.user, obj) is None
+
+    def get_readonly_fields(self, request, obj=None) -> tuple[str, ...]:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if policy.makes_operators(request.user):
+            return fields
+        return (*fields, *policy.OPERATOR_FIELDS)
 
 
 @admin.register(ApiToken)

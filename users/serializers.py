@@ -7,6 +7,7 @@ from rest_framework import exceptions, serializers
 
 from core.api.exceptions import Conflict
 from core.api.serializers import TENANT_READ_ONLY_FIELDS, TenantModelSerializer
+from users import policy
 from users.models import User
 
 
@@ -59,12 +60,9 @@ class UserSerializer(TenantModelSerializer):
         return value
 
     def validate_role(self, value: str) -> str:
-        request = self.context["request"]
-        if self.instance is not None and self.instance.pk == request.user.pk:
-            if value != self.instance.role:
-                raise exceptions.PermissionDenied("role: you cannot change your own role.")
-        elif not (request.user.is_admin or request.user.is_superuser):
-            raise exceptions.PermissionDenied("role: only admins manage roles.")
+        refused = policy.role_refused(self.context["request"].user, self.instance, value)
+        if refused:
+            raise exceptions.PermissionDenied(refused)
         return value
 
     def validate_password(self, value: str) -> str:

@@ -6,6 +6,7 @@ from rest_framework.permissions import IsAuthenticated
 from core.api.permissions import RolePermission
 from core.api.similarity import SimilarityMixin
 from core.api.viewsets import TenantViewSet
+from users import policy
 from users.filters import UserFilter
 from users.models import User
 from users.permissions import UserManagementPermission
@@ -23,6 +24,9 @@ class UserViewSet(SimilarityMixin, TenantViewSet):
     ordering_fields = ("created_at", "last_updated_at", "id", "email", "role")
 
     def perform_destroy(self, instance: User) -> None:
-        if instance.pk == self.request.user.pk:
-            raise exceptions.PermissionDenied("You cannot delete your own account.")
+        # The permission asked already (has_object_permission); asked again where the row is
+        # changed, so that no other path to a delete skips it.
+        refused = policy.delete_refused(self.request.user, instance)
+        if refused:
+            raise exceptions.PermissionDenied(refused)
         super().perform_destroy(instance)
