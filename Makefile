@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PYTHON ?= $(shell for p in python3.13 python3.12 $$HOME/.pyenv/versions/3.1[2-9]*/bin/python3 python3; do \
 	if $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo $$p; break; fi; done)
 
-.PHONY: install db db-stop static run test test-fast lint format fuzz packages bench bench-quick
+.PHONY: install db db-stop static run test test-fast test-next lint format fuzz packages bench bench-quick
 
 install: $(STAMP)
 
@@ -66,6 +66,16 @@ test: db lint packages
 # The inner loop: the suite without the production topology drills, stopping at the first failure.
 test-fast: db
 	$(BIN)/pytest -m "not topology" -x -q
+
+# The suite (drills left out) against the newest Django and DRF releases, pre-releases included,
+# in a virtualenv of its own (.venv-next): what the next upgrade would break, before it happens.
+test-next: db
+	@test -x .venv-next/bin/python || $(PYTHON) -m venv .venv-next
+	.venv-next/bin/python -m pip install --quiet --upgrade pip
+	.venv-next/bin/python -m pip install --quiet '.[dev]'
+	.venv-next/bin/python -m pip install --quiet --upgrade --pre django djangorestframework
+	.venv-next/bin/python -c 'import django, rest_framework; print("Django", django.__version__, "DRF", rest_framework.__version__)'
+	.venv-next/bin/pytest -m "not topology" -q
 
 # Many more schema-driven examples per operation than `make test` runs, with fresh randomness.
 fuzz: db

@@ -18,6 +18,15 @@ def pytest_configure(config) -> None:
         settings.EMBEDDED_DB.start()
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    # Against external databases (DATABASE_URL) there are no servers of ours to stop or delay.
+    if settings.EMBEDDED_DB is None:
+        skip = pytest.mark.skip(reason="needs the embedded servers (DATABASE_URL is set)")
+        for item in items:
+            if "embedded" in item.keywords:
+                item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_test_environment, django_db_blocker):
     """Create the test database on the primary only; standbys receive it by replication."""

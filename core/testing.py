@@ -7,6 +7,7 @@ import signal
 import time
 from collections.abc import Iterator
 
+import pytest
 from django.conf import settings
 from django.db import DatabaseError, connections
 
@@ -40,10 +41,18 @@ def wait_for_standby(alias: str = "replica", timeout: float = 15.0) -> None:
     raise AssertionError(f"standby {alias} did not replay {target} within {timeout}s")
 
 
+def embedded_servers():
+    """The embedded primary and standby; the test is skipped against external databases (mark
+    such tests ``embedded`` too, so that they are skipped before they start)."""
+    if settings.EMBEDDED_DB is None:
+        pytest.skip("needs the embedded servers (DATABASE_URL is set)")
+    return settings.EMBEDDED_DB
+
+
 @contextlib.contextmanager
 def standby_delay(seconds: float) -> Iterator[None]:
     """Make the embedded standby apply WAL ``seconds`` late (really lagging), then restore it."""
-    embedded = settings.EMBEDDED_DB
+    embedded = embedded_servers()
     embedded.set_standby_apply_delay(seconds)
     try:
         yield
@@ -55,8 +64,8 @@ def standby_delay(seconds: float) -> Iterator[None]:
 @contextlib.contextmanager
 def server_stopped(*, standby: bool) -> Iterator[None]:
     """Stop the embedded standby (or primary) for the block, then start it again."""
-    embedded = settings.EMBEDDED_DB
     servers = {"primary": not standby, "standby": standby}
+    embedded = embedded_servers()
     embedded.stop(**servers)
     try:
         yield
@@ -72,7 +81,7 @@ def server_frozen(*, standby: bool = True) -> Iterator[None]:
     """Stop every process of the embedded standby (or primary) with SIGSTOP for the block: a
     server that accepts connections but never answers, like a hung host.
     """
-    embedded = settings.EMBEDDED_DB
+    embedded = embedded_servers()
     data_dir = (embedded.standby if standby else embedded.primary).data_dir
     binaries.signal_server(data_dir, signal.SIGSTOP)
     try:

@@ -34,7 +34,7 @@ ID_PARAMETER = OpenApiParameter(
 
 
 class ApiAutoSchema(AutoSchema):
-    """Adds the shared query parameters and documents the error responses a client can get."""
+    """Adds the shared query parameters (the error responses are added by ``add_error_responses``)."""
 
     def get_override_parameters(self) -> list:
         parameters = list(super().get_override_parameters())
@@ -45,26 +45,66 @@ class ApiAutoSchema(AutoSchema):
                 parameters.append(ID_PARAMETER)
         return parameters
 
-    def _get_response_bodies(self, direction="response") -> dict:
-        responses = super()._get_response_bodies(direction)
-        if not getattr(self.view, "documents_common_parameters", False):
-            return responses
-        errors = {
-            "401": ErrorSerializer,
-            "403": ErrorSerializer,
-            "503": ErrorSerializer,
-        }
-        if self.method in ("GET", "POST", "PUT", "PATCH") or "{" in self.path:
-            errors["400"] = ValidationErrorSerializer
-        if "{" in self.path:
-            errors["404"] = ErrorSerializer
-        if self.method in ("POST", "PUT", "PATCH"):
-            errors["409"] = ErrorSerializer
-        for code, serializer in errors.items():
-            responses.setdefault(
-                code, self._get_response_for_code(serializer, code, direction=direction)
-            )
-        return responses
+
+# The error bodies, as components (what ErrorSerializer and ValidationErrorSerializer describe).
+ERROR_COMPONENTS = {
+    "Error": {
+        "type": "object",
+        "description": ErrorSerializer.__doc__,
+        "properties": {
+            "detail": {"type": "string"},
+            "fields": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["detail"],
+    },
+    "ValidationError": {
+        "type": "object",
+        "description": ValidationErrorSerializer.__doc__,
+        "properties": {"detail": {"type": "string"}},
+    },
+}
+TENANT_PATHS = "/api/"
+NOT_TENANT_PATHS = ("/api/schema/", "/api/docs/", "/api/redoc/")
+
+
+def _error_codes(path: str, method: str) -> dict[str, str]:
+    """The errors a client can get from an operation on tenant data, and their bodies."""
+    codes = {"401": "Error", "403": "Error", "503": "Error"}
+    if method in ("get", "post", "put", "patch") or "{" in path:
+        codes["400"] = "ValidationError"
+    if "{" in path:
+        codes["404"] = "Error"
+    if method in ("post", "put", "patch"):
+        codes["409"] = "Error"
+    return codes
+
+
+def add_error_responses(result: dict, generator, request, public) -> dict:
+    """Document the error responses of every operation on tenant data (a postprocessing hook:
+    drf-spectacular's public way to change the generated schema)."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    for name, component in ERROR_COMPONENTS.items():
+        schemas.setdefault(name, component)
+    for path, item in result.get("paths", {}).items():
+        if not path.startswith(TENANT_PATHS) or path.startswith(NOT_TENANT_PATHS):
+            continue
+        for method, operation in item.items():
+            responses = operation.get("responses") if isinstance(operation, dict) else None
+            if responses is None:
+                continue
+            for code, component in _error_codes(path, method).items():
+                responses.setdefault(
+                    code,
+                    {
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": f"#/components/schemas/{component}"}
+                            }
+                        },
+                        "description": "",
+                    },
+                )
+    return result
 
 
 def add_item_links(result: dict, generator, request, public) -> dict:
@@ -96,4 +136,22 @@ def add_item_links(result: dict, generator, request, public) -> dict:
                     "parameters": {"id": "$request.path.id"},
                 }
             }
+    return result
+
+
+def strict_request_bodies(result: dict, generator, request, public) -> dict:
+    """Request bodies take only their own fields (``additionalProperties: false``): the API
+    refuses an unknown field with a 400 naming it (``core.api.serializers.KnownFieldsOnly``)."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            content = (
+                operation.get("requestBody", {}).get("content", {})
+                if isinstance(operation, dict)
+                else {}
+            )
+            reference = content.get("application/json", {}).get("schema", {}).get("$ref", "")
+            component = schemas.get(reference.rsplit("/", 1)[-1])
+            if component is not None and component.get("type") == "object":
+                component["additionalProperties"] = False
     return result

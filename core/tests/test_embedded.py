@@ -9,7 +9,10 @@ from django.db import connections
 
 from core.testing import server_stopped
 
-pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+pytestmark = [
+    pytest.mark.django_db(transaction=True, databases="__all__"),
+    pytest.mark.embedded,
+]
 
 
 def scalar(alias: str, sql: str):

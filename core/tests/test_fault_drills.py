@@ -23,7 +23,10 @@ from issues.tests.factories import IssueFactory
 from users.models import ApiToken
 from users.tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+pytestmark = [
+    pytest.mark.django_db(transaction=True, databases="__all__"),
+    pytest.mark.embedded,
+]
 
 
 def tokens_for(users) -> list[str]:

@@ -27,7 +27,10 @@ from core.testing import (
     wait_until,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+pytestmark = [
+    pytest.mark.django_db(transaction=True, databases="__all__"),
+    pytest.mark.embedded,
+]
 
 
 def standby_dir():

@@ -20,7 +20,10 @@ from core.db.state import request_scope
 from core.models import Client
 from core.testing import server_stopped, standby_delay, wait_for_standby
 
-pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+pytestmark = [
+    pytest.mark.django_db(transaction=True, databases="__all__"),
+    pytest.mark.embedded,
+]
 
 PROBE_BUDGET_SECONDS = 5.0
 BASE_DIR = Path(__file__).resolve().parents[2]

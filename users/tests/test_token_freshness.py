@@ -15,7 +15,10 @@ from core.testing import standby_delay
 from users.models import ApiToken
 from users.tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+pytestmark = [
+    pytest.mark.django_db(transaction=True, databases="__all__"),
+    pytest.mark.embedded,
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 BODY = {"key": "K-1", "summary": "s"}
@@ -46,7 +49,6 @@ def in_another_process(code: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.skipif(settings.EMBEDDED_DB is None, reason="needs the embedded servers")
 def test_a_change_committed_by_another_process_applies_to_the_next_request(api, tenant_a):
     writer = UserFactory(client=tenant_a, role="user")
     client = api(writer)
