@@ -334,7 +334,9 @@ def _cursor_at(ctx: Context, position: int) -> str:
     )
     from django.http import QueryDict
 
-    fingerprint = query_fingerprint(QueryDict("limit=100&cursor="))
+    fingerprint = query_fingerprint(
+        QueryDict("limit=100&cursor="), listing=f"issues:{ctx.clients['big']}"
+    )
     return cursor_encode(
         Cursor(("-created_at", "-id"), tuple(json_value(v) for v in last), position, fingerprint)
     )

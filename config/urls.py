@@ -9,7 +9,7 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from core.api.exceptions import not_found
+from core.api.exceptions import not_found, read_only_json
 from core.api.index import api_index_view, service_index
 
 RESOURCES = {
@@ -31,9 +31,18 @@ urlpatterns = [
     re_path(r"^api/?$", api_index_view(RESOURCES), name="api-index"),
     path("api/ml/", include("mlmonitoring.urls")),
     path("api/", include("config.api_urls")),
-    re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
-    re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    re_path(r"^api/redoc/?$", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # GET and HEAD only (a JSON 405 otherwise: OPTIONS on the docs would render a missing template).
+    re_path(r"^api/schema/?$", read_only_json(SpectacularAPIView.as_view()), name="schema"),
+    re_path(
+        r"^api/docs/?$",
+        read_only_json(SpectacularSwaggerView.as_view(url_name="schema")),
+        name="swagger-ui",
+    ),
+    re_path(
+        r"^api/redoc/?$",
+        read_only_json(SpectacularRedocView.as_view(url_name="schema")),
+        name="redoc",
+    ),
     # A path that matches nothing is a 404 whatever the method (no CSRF check first: 403 would
     # be a lie, and an HTML one under /api/).
     re_path(r"^", csrf_exempt(not_found), name="not-found"),

@@ -3,18 +3,21 @@
 Django reads a request body only as far as ``Content-Length`` says. A body sent with
 ``Transfer-Encoding: chunked`` has none, so Django would read it as empty (and a 30 MB body
 would be answered "key required"). ``ChunkedBodies`` reads such a body first, up to
-``DATA_UPLOAD_MAX_MEMORY_SIZE`` (one byte more is a 413, before the rest is read), and hands it to
-Django with its length, like any other body.
+``DATA_UPLOAD_MAX_MEMORY_SIZE``, and hands it to Django with its length, like any other body. A
+body past the limit (one byte more is enough to know, the rest is never read) or malformed
+chunking is marked for ``core.middleware.RequestSizeLimitMiddleware``, which answers 413 or 400
+through Django, so the answer is JSON and logged like any other.
 """
 
 import io
-import json
 import os
 
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+
+from core.middleware import BODY_PROBLEM, TOO_LARGE
 
 
 class ChunkedBodies:
@@ -31,17 +34,19 @@ class ChunkedBodies:
             return self.app(environ, start_response)
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         stream = environ["wsgi.input"]
-        body = stream.read(limit + 1) if limit is not None else stream.read()
-        if limit is not None and len(body) > limit:
-            detail = f"Request body too large: more than {limit} bytes; the limit is {limit}."
-            payload = json.dumps({"detail": detail}).encode()
-            start_response(
-                "413 Request Entity Too Large",
-                [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
-            )
-            return [payload]
-        environ = {**environ, "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
+        environ = dict(environ)
         environ.pop("HTTP_TRANSFER_ENCODING", None)
+        try:
+            body = stream.read(limit + 1) if limit is not None else stream.read()
+        except (OSError, ValueError) as error:
+            # The server could not decode the chunking (a bad chunk size, a missing terminator).
+            environ[BODY_PROBLEM] = f"malformed chunked body ({type(error).__name__})"
+            body = b""
+        else:
+            if limit is not None and len(body) > limit:
+                environ[BODY_PROBLEM] = TOO_LARGE
+                body = b""
+        environ.update(CONTENT_LENGTH=str(len(body)), **{"wsgi.input": io.BytesIO(body)})
         return self.app(environ, start_response)
 
 

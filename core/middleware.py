@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth import get_user
-from django.contrib.auth import middleware as auth_middleware
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils.functional import SimpleLazyObject
+
+# Set in the WSGI environ by config.wsgi.ChunkedBodies when a chunked body could not be taken.
+BODY_PROBLEM = "analytics.body_problem"
+TOO_LARGE = "too large"
 
 
 class RequestSizeLimitMiddleware:
-    """Refuse bodies larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` with 413, before reading them.
+    """Refuse bodies that cannot be taken, before reading them: larger than
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (413), malformed chunking (400), or compressed (415: the API
+    reads plain JSON; a ``Content-Encoding`` would otherwise be ignored and the bytes misread).
 
-    Django enforces the limit only on ``request.body``; DRF's parsers read the stream directly.
+    Django enforces the size limit only on ``request.body``; DRF's parsers read the stream
+    directly.
     """
 
     def __init__(self, get_response):
@@ -20,6 +24,25 @@ class RequestSizeLimitMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        problem = request.META.get(BODY_PROBLEM)
+        if problem == TOO_LARGE:
+            return JsonResponse(
+                {
+                    "detail": f"Request body too large: more than {limit} bytes; the limit is {limit}."
+                },
+                status=413,
+            )
+        if problem:
+            return JsonResponse({"detail": f"Request body unreadable: {problem}."}, status=400)
+        encoding = request.META.get("HTTP_CONTENT_ENCODING", "").strip().lower()
+        if encoding not in ("", "identity"):
+            return JsonResponse(
+                {
+                    "detail": f"Content-Encoding {encoding[:40]!r} is not accepted: send the body "
+                    "uncompressed."
+                },
+                status=415,
+            )
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -30,23 +53,3 @@ class RequestSizeLimitMiddleware:
                 status=413,
             )
         return self.get_response(request)
-
-
-class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
-    """Django's, plus a record of the session's user once something loaded it.
-
-    ``request.user`` stays lazy (a health probe never costs a user query); when a view does load
-    it, the user is also kept in ``request.session_user``, which the request log reads without
-    loading anything (``health.request_log``). Token-authenticated API requests have their user
-    set by DRF instead.
-    """
-
-    def process_request(self, request: HttpRequest) -> None:
-        super().process_request(request)
-
-        def load():
-            user = get_user(request)
-            request.session_user = user
-            return user
-
-        request.user = SimpleLazyObject(load)

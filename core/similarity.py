@@ -51,6 +51,10 @@ def embedding_validate(value: object) -> list[float]:
             raise EmbeddingError(
                 f"expected finite numbers within float32 range, got {shown} at position {position}"
             )
+    if not any(value):
+        raise EmbeddingError(
+            "all 1536 numbers are 0: a zero vector has no direction (no item is near it)"
+        )
     return [float(number) for number in value]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from datetime import UTC, datetime
 
@@ -23,7 +24,7 @@ def _caller(request: HttpRequest) -> tuple[int | None, int | None]:
     user = getattr(request, "user", None)
     # The session's lazy user is never loaded here (a query on requests that never looked at
     # it, such as health probes): it is known only if the view loaded it
-    # (core.middleware.AuthenticationMiddleware). DRF replaces it with the token's user.
+    # (users.middleware.AuthenticationMiddleware). DRF replaces it with the token's user.
     if isinstance(user, SimpleLazyObject):
         user = getattr(request, "session_user", None)
     if user is None:
@@ -51,20 +52,30 @@ def request_fields(request: HttpRequest, response: HttpResponse, duration_ms: fl
     }
 
 
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _escaped(text: str) -> str:
+    """``text`` with control characters written as escapes: a path with a newline in it cannot
+    forge a second log line."""
+    return CONTROL_CHARACTERS.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
 def format_plain(fields: dict) -> str:
-    """A developer-readable line."""
+    """A developer-readable line (JSON lines escape by themselves)."""
     aliases = ",".join(fields["db_read_aliases"]) or "-"
     client = fields["client_id"] if fields["client_id"] is not None else "-"
     wrote = " db_wrote" if fields["db_wrote"] else ""
     retries = f" db_retries={fields['db_retries']}" if fields["db_retries"] else ""
     return (
-        f"{fields['time']} {fields['method']} {fields['path']} {fields['status']} "
+        f"{fields['time']} {_escaped(fields['method'])} {_escaped(fields['path'])} "
+        f"{fields['status']} "
         f"{fields['duration_ms']}ms client={client} db_reads={aliases}{wrote}{retries}"
     )
 
 
 class RequestLogMiddleware:
-    """Log each request once it is answered (placed inside the routing middleware's scope)."""
+    """Log each request once it is answered (the first middleware: every answer is logged)."""
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -11,9 +11,9 @@ is for operators: a signed-in staff user of the admin, or a staff user's API tok
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
 from rest_framework.exceptions import AuthenticationFailed
 
+from core.api.exceptions import read_only_json
 from core.db.middleware import RETRY_AFTER_SECONDS
 from health.checks import CheckResult, check_database, check_live, check_ml, check_ready
 from users.authentication import ApiTokenAuthentication
@@ -45,28 +45,28 @@ def _respond(request: HttpRequest, result: CheckResult, *, details: bool = True)
 
 
 @never_cache
-@require_safe
+@read_only_json
 def live(request: HttpRequest) -> JsonResponse:
     """Liveness: the process answers; no database is touched."""
     return _respond(request, check_live(), details=False)
 
 
 @never_cache
-@require_safe
+@read_only_json
 def ready(request: HttpRequest) -> JsonResponse:
     """Readiness: 200 while the primary takes writes (reads fall back to it), else 503."""
     return _respond(request, check_ready())
 
 
 @never_cache
-@require_safe
+@read_only_json
 def database(request: HttpRequest) -> JsonResponse:
     """ML tables, embedding counts, primary and standby state; 503 when unhealthy."""
     return _respond(request, check_database())
 
 
 @never_cache
-@require_safe
+@read_only_json
 def ml(request: HttpRequest) -> JsonResponse:
     """PostgresML, pgvector, vector column access and the ML standby; 503 when unhealthy."""
     return _respond(request, check_ml())

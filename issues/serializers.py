@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from core.api.grammar import StrictFloatField
 from core.api.serializers import TENANT_READ_ONLY_FIELDS, TenantModelSerializer, TenantRelatedField
 from issues.models import Issue
 from projects.models import Project
@@ -26,9 +27,7 @@ class IssueSerializer(TenantModelSerializer):
     project_id = TenantRelatedField(
         source="project", queryset=Project.objects.all(), required=False, allow_null=True
     )
-    story_points = serializers.FloatField(
-        required=False, allow_null=True, min_value=0, max_value=1e6
-    )
+    story_points = StrictFloatField(required=False, allow_null=True, min_value=0, max_value=1e6)
 
     class Meta:
         model = Issue

@@ -168,6 +168,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every answer is logged, those of the guards below included.
+    "health.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's and the API docs' static files under gunicorn.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -176,9 +178,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "core.middleware.AuthenticationMiddleware",
+    "users.middleware.AuthenticationMiddleware",
     "core.db.middleware.DatabaseRoutingMiddleware",
-    "health.request_log.RequestLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -270,7 +271,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.add_error_responses",
         "core.api.schema.add_item_links",
+        "core.api.schema.strict_request_bodies",
     ],
 }
 
@@ -293,6 +296,8 @@ LOGGING = {
         # A client's error (4xx) is the request log's line, not three lines and a traceback;
         # server errors are still logged here, with their traceback.
         "django.request": {"level": "ERROR"},
+        # A refused CSRF check is a 403 in the request log; no second line.
+        "django.security.csrf": {"level": "ERROR"},
         "health.request_log": {"handlers": ["request_log"], "level": "INFO", "propagate": False},
     },
 }

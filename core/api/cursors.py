@@ -41,14 +41,16 @@ class Cursor:
     fingerprint: str
 
 
-def query_fingerprint(query_params) -> str:
-    """A short digest of the parameters that decide a list's rows (filters, ordering, client)."""
-    items = sorted(
+def query_fingerprint(query_params, *, listing: str) -> str:
+    """A short digest of what decides a list's rows: which list of which client (``listing``)
+    and the parameters (filters, ordering). A cursor made for another list is refused."""
+    parameters = sorted(
         (name, value)
         for name, values in query_params.lists()
         if name not in NOT_FINGERPRINTED
         for value in values
     )
+    items = [("", listing), *parameters]
     return hashlib.sha256(orjson.dumps(items)).hexdigest()[:12]
 
 

@@ -8,8 +8,9 @@ import logging
 from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DataError, IntegrityError, InterfaceError, OperationalError, models
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from django.views.defaults import page_not_found
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -74,20 +75,25 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     elif isinstance(exc, OperationalError | InterfaceError):
         return database_error_response(exc)
     elif isinstance(exc, IntegrityError):
-        logger.info("integrity error: %s", str(exc).splitlines()[0])
+        logger.debug("integrity error: %s", type(exc.__cause__).__name__)
         return _conflict(*_conflict_details(exc))
     elif isinstance(exc, DataError):
-        logger.info("data error: %s", exc)
+        logger.debug("data error: %s", type(exc.__cause__).__name__)
         return Response(
             {"detail": f"A value is out of range or not storable: {str(exc).splitlines()[0]}"},
             status.HTTP_400_BAD_REQUEST,
         )
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if isinstance(exc, exceptions.MethodNotAllowed) and response is not None:
+        # The body names what is allowed, as the Allow header does.
+        view = context.get("view")
+        response.data["allowed"] = list(getattr(view, "allowed_methods", ()))
+    return response
 
 
 def not_found(request, exception=None):
-    """404 for URLs that match nothing: JSON under /api/, Django's page elsewhere."""
-    if request.path.startswith("/api/"):
+    """404 for URLs that match nothing: JSON, but for the admin's own pages (an HTML site)."""
+    if not request.path.startswith("/admin/"):
         return JsonResponse({"detail": "Not found."}, status=404)
     return page_not_found(request, exception)
 
@@ -99,6 +105,22 @@ def method_not_allowed(request, allowed: tuple[str, ...]) -> JsonResponse:
     )
     response["Allow"] = ", ".join(allowed)
     return response
+
+
+SAFE_METHODS = ("GET", "HEAD")
+
+
+def read_only_json(view):
+    """GET and HEAD only, any other method a JSON 405; no CSRF check, since nothing is changed."""
+
+    @csrf_exempt
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if request.method not in SAFE_METHODS:
+            return method_not_allowed(request, SAFE_METHODS)
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 def csrf_failure(request, reason: str = ""):
@@ -113,13 +135,14 @@ def csrf_failure(request, reason: str = ""):
 
 def bad_request(request, exception=None):
     """400 for requests Django refuses before any view (a bad Host header, say)."""
-    if request.path.startswith("/api/"):
+    if not request.path.startswith("/admin/"):
         return JsonResponse({"detail": "Bad request (headers)."}, status=400)
     return defaults.bad_request(request, exception)
 
 
 def server_error(request):
-    """500: JSON under /api/ too, so clients always get the content type they expect."""
-    if request.path.startswith("/api/"):
+    """500: JSON (but for the admin's pages), so clients always get the content type they
+    expect."""
+    if not request.path.startswith("/admin/"):
         return JsonResponse({"detail": "Internal server error."}, status=500)
     return defaults.server_error(request)

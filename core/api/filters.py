@@ -11,15 +11,33 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions
 from rest_framework.filters import OrderingFilter
 
+from core.api.grammar import parse_boolean, parse_integer
+
 MAX_ID = 2**63 - 1
 ORDERING_TERM = re.compile(r"-?(?P<field>[a-z_]+)")
+
+
+class StrictIntegerFormField(forms.IntegerField):
+    """An integer in the query grammar (``core.api.grammar``); empty is an error, not "no
+    filter" (omit the parameter)."""
+
+    def to_python(self, value: str | None) -> int | None:
+        if value is None:
+            return None
+        try:
+            return parse_integer(value)
+        except ValueError as error:
+            # As params: django-filter formats the message with them (a "%" in it must stay one).
+            raise forms.ValidationError(
+                "%(problem)s", code="invalid", params={"problem": str(error)}
+            ) from None
 
 
 @extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
 class IdFilter(django_filters.NumberFilter):
     """An id filter: a whole number within the id range (else 400)."""
 
-    field_class = forms.IntegerField
+    field_class = StrictIntegerFormField
 
     def __init__(self, **kwargs) -> None:
         kwargs.setdefault("min_value", 1)
@@ -27,26 +45,19 @@ class IdFilter(django_filters.NumberFilter):
         super().__init__(**kwargs)
 
 
-TRUE_VALUES = frozenset({"true", "1", "yes", "on"})
-FALSE_VALUES = frozenset({"false", "0", "no", "off"})
-
-
 class StrictBooleanFormField(forms.Field):
     """``true``/``false`` (or 1/0, yes/no, on/off); anything else, empty included, is an error."""
-
-    default_error_messages = {"invalid": "Expected true or false, got %(value)r."}
 
     def to_python(self, value: str | None) -> bool | None:
         if value is None:
             return None
-        lowered = str(value).strip().lower()
-        if lowered in TRUE_VALUES:
-            return True
-        if lowered in FALSE_VALUES:
-            return False
-        raise forms.ValidationError(
-            self.error_messages["invalid"], code="invalid", params={"value": value}
-        )
+        try:
+            return parse_boolean(value)
+        except ValueError as error:
+            # As params: django-filter formats the message with them (a "%" in it must stay one).
+            raise forms.ValidationError(
+                "%(problem)s", code="invalid", params={"problem": str(error)}
+            ) from None
 
 
 class StrictBooleanFilter(django_filters.BooleanFilter):

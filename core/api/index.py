@@ -2,30 +2,11 @@
 
 from __future__ import annotations
 
-import functools
-
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
 
-from core.api.exceptions import method_not_allowed
+from core.api.exceptions import read_only_json
 
 NAME = "Engineering analytics API"
-
-
-SAFE_METHODS = ("GET", "HEAD")
-
-
-def read_only_json(view):
-    """GET and HEAD only, any other method a JSON 405; no CSRF check, since nothing is changed."""
-
-    @csrf_exempt
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if request.method not in SAFE_METHODS:
-            return method_not_allowed(request, SAFE_METHODS)
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _links(request: HttpRequest, paths: dict[str, str]) -> dict[str, str]:

@@ -91,7 +91,9 @@ class EnvelopePagination(BasePagination):
             raise ImproperlyConfigured("cursor pages need an ordering of fields including id")
         # The id is unique: terms after it never decide the order, and the keyset stops there.
         ordering = ordering[: ids[0] + 1]
-        fingerprint = cursors.query_fingerprint(request.query_params)
+        fingerprint = cursors.query_fingerprint(
+            request.query_params, listing=f"{self.list_key}:{view.scope.client_id}"
+        )
         window, self.offset = queryset, 0
         token = request.query_params[cursors.PARAMETER]
         if token:

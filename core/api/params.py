@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 
+from core.api.grammar import QueryBooleanField, QueryIntegerField
 from core.models import Client
 
 
 class ClientParamSerializer(serializers.Serializer):
     """``client_id``, accepted on every tenant endpoint."""
 
-    client_id = serializers.IntegerField(
+    client_id = QueryIntegerField(
         required=False,
         min_value=1,
         max_value=2**63 - 1,
@@ -28,7 +29,7 @@ class CommonParamsSerializer(ClientParamSerializer):
     Rows without ML fields ignore the flag, so a client that always sends it keeps working.
     """
 
-    include_ml_fields = serializers.BooleanField(
+    include_ml_fields = QueryBooleanField(
         required=False, default=False, help_text="Include ML fields (embedding) in the response."
     )
 
@@ -38,12 +39,10 @@ def page_params_serializer(*, default_limit: int, max_limit: int) -> type[serial
     """A serializer for ``limit`` (1..max_limit) and ``offset`` (>= 0)."""
 
     class PageParamsSerializer(serializers.Serializer):
-        limit = serializers.IntegerField(
+        limit = QueryIntegerField(
             required=False, default=default_limit, min_value=1, max_value=max_limit
         )
-        offset = serializers.IntegerField(
-            required=False, default=0, min_value=0, max_value=2**63 - 1
-        )
+        offset = QueryIntegerField(required=False, default=0, min_value=0, max_value=2**63 - 1)
 
     return PageParamsSerializer
 

@@ -7,6 +7,9 @@
   ``Infinity``, instead of turning into an infinity the database cannot store.
 - Text: a string with a lone surrogate (``"\ud800"``, which JSON allows and no text encoding
   can store) is refused.
+- Keys: an object that names a key twice (``{"name": "A", "name": "B"}``: which one was
+  meant?) is refused, instead of keeping the last.
+- Integers: at most ``MAX_DIGITS`` digits, refused with a message of the API's own.
 
 Every refusal is a 400 naming the body.
 """
@@ -22,6 +25,22 @@ from rest_framework.parsers import JSONParser, get_encoding
 from rest_framework.utils.json import strict_constant
 
 MAX_DEPTH = 64
+MAX_DIGITS = 4300  # Python's own limit for converting text to int
+
+
+def _integer(literal: str) -> int:
+    if len(literal.lstrip("-")) > MAX_DIGITS:
+        raise ValueError(f"number too long: {len(literal)} digits (at most {MAX_DIGITS})")
+    return int(literal)
+
+
+def _object(pairs: list[tuple[str, object]]) -> dict:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        repeated = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise ValueError(f"the key {repeated[:40]!r} is given twice in one object")
+    return found
 
 
 def _finite(literal: str) -> float:
@@ -71,7 +90,13 @@ class BoundedJSONParser(JSONParser):
         encoding = get_encoding(parser_context or {})
         try:
             text = codecs.getreader(encoding)(stream).read()
-            data = json.loads(text, parse_constant=strict_constant, parse_float=_finite)
+            data = json.loads(
+                text,
+                parse_constant=strict_constant,
+                parse_float=_finite,
+                parse_int=_integer,
+                object_pairs_hook=_object,
+            )
         except RecursionError:
             raise ParseError(
                 f"JSON parse error - the body nests deeper than {MAX_DEPTH} levels"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api.grammar import STRICT_FIELDS
 from core.fields import EMBEDDING_DIMENSIONS
 
 TENANT_READ_ONLY_FIELDS = ("id", "client_id", "active", "created_at", "last_updated_at")
@@ -50,7 +53,24 @@ class TenantRelatedField(serializers.PrimaryKeyRelatedField):
         super().fail(key, **kwargs)
 
 
-class TenantModelSerializer(serializers.ModelSerializer):
+class KnownFieldsOnly:
+    """A body field the serializer does not know is a 400 naming it, not silently dropped
+    (read-only fields are known: a client may send back what it read)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            known = {*self.fields, *getattr(getattr(self, "Meta", None), "fields", ())}
+            unknown = [name for name in data if name not in known]
+            if unknown:
+                writable = sorted(
+                    name for name, field in self.fields.items() if not field.read_only
+                )
+                message = f"Unknown field; the writable fields are: {', '.join(writable)}."
+                raise serializers.ValidationError({name: [message] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class TenantModelSerializer(KnownFieldsOnly, serializers.ModelSerializer):
     """Adds ``client_id``; shows ``embedding`` only when the request asked for ML fields."""
 
     # True: lists are built straight from rows (core.api.rows), a contract checked at start-up.
@@ -66,3 +86,9 @@ class TenantModelSerializer(serializers.ModelSerializer):
         super().__init__(*args, **kwargs)
         if not self.context.get("include_ml_fields"):
             self.fields.pop("embedding", None)
+
+    def build_standard_field(self, field_name, model_field):
+        """The model's columns as strict fields: JSON numbers only, no NUL in JSON
+        (``core.api.grammar``)."""
+        field_class, field_kwargs = super().build_standard_field(field_name, model_field)
+        return STRICT_FIELDS.get(field_class, field_class), field_kwargs

@@ -14,8 +14,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.api.exceptions import Conflict
+from core.api.grammar import QueryIntegerField, StrictIntegerField
 from core.api.params import validate_query
 from core.api.schema import ErrorSerializer
+from core.api.serializers import KnownFieldsOnly
 from core.fields import EMBEDDING_DIMENSIONS
 from core.similarity import EmbeddingError, embedding_set, embedding_validate, similar_rows
 
@@ -28,6 +30,8 @@ MAX_SIMILAR = 100
         "items": {"type": "number", "minimum": -3.4e38, "maximum": 3.4e38},
         "minItems": EMBEDDING_DIMENSIONS,
         "maxItems": EMBEDDING_DIMENSIONS,
+        # Not all zeros: a zero vector has no direction.
+        "not": {"items": {"enum": [0]}},
         "description": f"{EMBEDDING_DIMENSIONS} finite numbers (text-embedding-3-small).",
     }
 )
@@ -35,7 +39,7 @@ class EmbeddingInputField(serializers.JSONField):
     """Any JSON, checked by ``embedding_validate`` so that errors say what was expected."""
 
 
-class EmbeddingBodySerializer(serializers.Serializer):
+class EmbeddingBodySerializer(KnownFieldsOnly, serializers.Serializer):
     """An embedding to store: exactly 1536 finite numbers."""
 
     embedding = EmbeddingInputField()
@@ -50,13 +54,13 @@ class EmbeddingBodySerializer(serializers.Serializer):
 class SimilarSearchSerializer(EmbeddingBodySerializer):
     """A vector to search by, and how many neighbours to return."""
 
-    limit = serializers.IntegerField(required=False, default=10, min_value=1, max_value=MAX_SIMILAR)
+    limit = StrictIntegerField(required=False, default=10, min_value=1, max_value=MAX_SIMILAR)
 
 
 class SimilarLimitSerializer(serializers.Serializer):
     """``?limit=`` of the similar endpoint."""
 
-    limit = serializers.IntegerField(required=False, default=10, min_value=1, max_value=MAX_SIMILAR)
+    limit = QueryIntegerField(required=False, default=10, min_value=1, max_value=MAX_SIMILAR)
 
 
 class EmbeddingStoredSerializer(serializers.Serializer):

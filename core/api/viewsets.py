@@ -85,8 +85,8 @@ class TenantReadOnlyViewSet(
             # Failed attempts count against the anonymous limit: no unthrottled token guessing.
             self.check_throttles(request)
             raise
+        self._check_parameter_names(request)
         self.scope = resolve_scope(request)
-        self._reject_unknown_parameters(request)
 
     @classmethod
     @functools.cache
@@ -97,7 +97,8 @@ class TenantReadOnlyViewSet(
             known |= frozenset(cls.filterset_class.base_filters)
         return known
 
-    def _reject_unknown_parameters(self, request) -> None:
+    def _check_parameter_names(self, request) -> None:
+        """Unknown parameters, and parameters given twice (which value was meant?), are 400s."""
         known = self.known_parameters(self.action)
         unknown = sorted(set(request.query_params) - known)
         if unknown:
@@ -105,6 +106,11 @@ class TenantReadOnlyViewSet(
                 {name: [f"Unknown query parameter; allowed: {', '.join(sorted(known))}."]
                  for name in unknown}
             )  # fmt: skip
+        repeated = sorted(name for name, values in request.query_params.lists() if len(values) > 1)
+        if repeated:
+            raise exceptions.ValidationError(
+                {name: ["Given more than once; give it once."] for name in repeated}
+            )
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -125,9 +125,15 @@ def test_offset_with_a_cursor_skips_rows_after_it(api, admin_a, issues):
     assert body["offset"] == 7
 
 
-def test_a_cursor_reveals_nothing_of_another_tenant(api, admin_a, tenant_b, issues):
+def test_a_cursor_of_another_client_or_list_is_400(api, admin_a, tenant_b, issues):
+    """A cursor belongs to one list of one client: elsewhere it is refused, not read as an
+    empty or shifted page."""
     token = api(admin_a).get("/api/issues", {"limit": 5, "cursor": ""}).json()["next_cursor"]
     theirs = UserFactory(client=tenant_b, role="admin")
     IssueFactory(client=tenant_b)
-    body = api(theirs).get("/api/issues", {"limit": 5, "cursor": token}).json()
-    assert all(row["client_id"] == tenant_b.pk for row in body["issues"])
+    response = api(theirs).get("/api/issues", {"limit": 5, "cursor": token})
+    assert response.status_code == 400 and "cursor" in response.json()
+    # The same ordering on another resource of the same client.
+    for other in ("/api/projects", "/api/pull-requests", "/api/users"):
+        response = api(admin_a).get(other, {"limit": 5, "cursor": token})
+        assert response.status_code == 400 and "cursor" in response.json(), other

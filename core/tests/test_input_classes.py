@@ -49,6 +49,7 @@ PARSER_BODIES = [
     "{",
     '{"a": 1,}',
     '{"a": 1} {"b": 2}',
+    '{"a": 1, "a": 2}',  # a key given twice: which one was meant?
 ]
 INVALID_UTF8 = b'{"a": "\xff\xfe"}'
 NUMBER_LITERALS = [
@@ -105,6 +106,26 @@ QUERY_VALUES = [
     "true;false",
     "' OR 1=1 --",
 ]
+# Text Python's int() would take, but no integer parameter may: each is a 400 naming it.
+NONCANONICAL_INTEGERS = [
+    "1_0",
+    "+1",
+    "01",
+    " 1",
+    "1 ",
+    "1.0",
+    "-0",
+    "\u0661",
+    "\uff11",
+    "0x1",
+    "1e1",
+    "",
+]
+# Text that is not one of the boolean spellings (true/false, 1/0, yes/no, on/off).
+NONCANONICAL_BOOLEANS = ["t", "f", "y", "n", " true", "true ", "2", "", "truee", "null"]
+# JSON values an integer body field refuses (a number field takes 1.5 and 1.0).
+NON_INTEGER_LITERALS = ["true", "false", '"12"', '"1e2"', "1.5", "1.0", "[1]", "{}"]
+NON_NUMBER_LITERALS = ["true", "false", '"12"', '"1e2"', "[1]", "{}"]
 ORDERING_VALUES = [
     "--key",
     "---created_at",
@@ -177,10 +198,17 @@ def with_raw(body: dict, name: str, literal: str) -> str:
     return "{" + (inner + ", " if inner else "") + f'"{name}": {literal}' + "}"
 
 
+def _types(schema: dict) -> set[str]:
+    return {schema.get("type"), *(option.get("type") for option in schema.get("oneOf", []))}
+
+
 def _numeric(schema: dict) -> bool:
-    return schema.get("type") in ("integer", "number") or any(
-        option.get("type") in ("integer", "number") for option in schema.get("oneOf", [])
-    )
+    return bool(_types(schema) & {"integer", "number"})
+
+
+def _names(response, name: str) -> bool:
+    """A 400 whose body names ``name`` (the field or parameter)."""
+    return response.status_code == 400 and name in response.json()
 
 
 @pytest.fixture
@@ -264,12 +292,36 @@ def test_numeric_coercion_on_every_number(world):
                         client, operation, target, with_raw(base_body(operation), name, literal)
                     )
                     recorder.check(response, f"{operation} {name}={literal[:20]}")
+                # No coercion: a string, a boolean (or, for an integer, a fraction) is refused.
+                refused = (
+                    NON_INTEGER_LITERALS if "integer" in _types(schema) else NON_NUMBER_LITERALS
+                )
+                for literal in refused:
+                    response = send(
+                        client, operation, target, with_raw(base_body(operation), name, literal)
+                    )
+                    recorder.check(response, f"{operation} {name}={literal}")
+                    if not _names(response, name):
+                        recorder.broken.append(
+                            f"{operation} {name}={literal}: {response.status_code}"
+                        )
+        body = base_body(operation) if operation.method != "GET" else None
         for name, schema in operation.query.items():
             if _numeric(schema):
                 for value in QUERY_VALUES:
-                    body = base_body(operation) if operation.method != "GET" else None
                     response = send(client, operation, target, body, **{name: value})
                     recorder.check(response, f"{operation} ?{name}={value[:20]!r}")
+            noncanonical = {"integer": NONCANONICAL_INTEGERS, "boolean": NONCANONICAL_BOOLEANS}
+            for kind, values in noncanonical.items():
+                if kind not in _types(schema):
+                    continue
+                for value in values:
+                    response = send(client, operation, target, body, **{name: value})
+                    recorder.check(response, f"{operation} ?{name}={value!r}")
+                    if not _names(response, name):
+                        recorder.broken.append(
+                            f"{operation} ?{name}={value!r}: {response.status_code}"
+                        )
     recorder.finish()
 
 
@@ -288,8 +340,18 @@ def test_parameter_grammar_on_every_query_parameter(world):
                     recorder.broken.append(
                         f"{operation} ?ordering={value!r}: {response.status_code}"
                     )
+            # Given twice, any parameter is a 400 naming it (which value was meant?).
             response = send(client, operation, target, body, **{name: ["1", "2"]})
             recorder.check(response, f"{operation} ?{name} repeated")
+            if not _names(response, name):
+                recorder.broken.append(f"{operation} ?{name} repeated: {response.status_code}")
+        # A body field the operation does not know is a 400 naming it, not silently dropped.
+        if body is not None:
+            for unknown in ("bogus", "is_staff", "clientId", "__proto__"):
+                response = send(client, operation, target, {**body, unknown: 1})
+                recorder.check(response, f"{operation} body +{unknown}")
+                if not _names(response, unknown):
+                    recorder.broken.append(f"{operation} body +{unknown}: {response.status_code}")
         if "ordering" in operation.query and "cursor" in operation.query:
             for value in ORDERING_VALUES:
                 response = send(client, operation, target, None, ordering=value, cursor="")
@@ -385,13 +447,28 @@ UNKNOWN_PATHS = [
     "/api/" + "x" * 2000,
     "/nothing",
     "/health/nothing",
+    "/.env",
+    "/favicon.ico",
+    "/API/issues",
+]
+# Known paths that take GET and HEAD only.
+READ_ONLY_PATHS = [
+    "/",
+    "/api/",
+    "/health",
+    "/health/ready",
+    "/health/database",
+    "/health/ml",
+    "/api/schema/",
+    "/api/docs/",
+    "/api/redoc",
 ]
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def test_unknown_paths_and_methods_answer_json_404_and_405(world):
-    """Paths outside the schema, with every method, by a caller and by no one: 404 (or 405 for a
-    known path), JSON under /api/, never a CSRF 403 or Django's page of URL patterns."""
+    """Paths outside the schema, with every method, by a caller and by no one: a JSON 404 (405
+    naming the allowed methods for a known path), never a CSRF 403, an HTML page or a 500."""
     recorder = Recorder("unknown paths and methods")
     for who in ("client", "anonymous"):
         caller = world[who]
@@ -400,14 +477,24 @@ def test_unknown_paths_and_methods_answer_json_404_and_405(world):
             recorder.check(response, f"{who} {method} {path}")
             if response.status_code != 404:
                 recorder.broken.append(f"{who} {method} {path}: {response.status_code}")
-            elif (
-                path.startswith("/api/")
-                and method != "HEAD"
-                and response.json() != {"detail": "Not found."}
-            ):
+            elif method != "HEAD" and response.json() != {"detail": "Not found."}:
                 recorder.broken.append(f"{who} {method} {path}: {response.content[:80]!r}")
+        # The schema's paths, methods they do not take: 405 naming the allowed ones.
+        by_path: dict[str, set[str]] = {}
+        for operation in operations():
+            by_path.setdefault(url(operation, world), set()).add(operation.method)
+        for path, offered in by_path.items():
+            for method in sorted({"GET", "POST", "PUT", "PATCH", "DELETE"} - offered):
+                response = caller.generic(method, path, data="{}", content_type="application/json")
+                recorder.check(response, f"{who} {method} {path}")
+                if who == "anonymous":
+                    continue  # 401 first: no method is allowed to no one
+                if response.status_code != 405 or not response.json().get("allowed"):
+                    recorder.broken.append(f"{who} {method} {path}: {response.status_code}")
         # Known paths, methods they do not take: 405 naming the allowed ones.
-        for path, method in itertools.product(("/api/", "/"), ("POST", "PUT", "PATCH", "DELETE")):
+        for path, method in itertools.product(
+            READ_ONLY_PATHS, ("POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "PROPFIND")
+        ):
             response = caller.generic(method, path, data="{}", content_type="application/json")
             recorder.check(response, f"{who} {method} {path}")
             if response.status_code != 405 or response.json()["allowed"] != ["GET", "HEAD"]:

@@ -156,18 +156,24 @@ class TestEmbeddingEndpoints:
         )
         assert response.status_code == 403
 
-    def test_a_zero_vector_is_stored_but_is_no_ones_neighbour(self, api, user_a, tenant_a):
+    def test_a_zero_vector_is_refused_and_a_stored_one_is_no_ones_neighbour(
+        self, api, user_a, tenant_a
+    ):
+        """A zero vector has no direction: no item is near or far from it. Sent, it is a 400;
+        written by a direct writer, its row is never a neighbour and finds none."""
         zero, other = (
-            IssueFactory(client=tenant_a),
+            IssueFactory(client=tenant_a, embedding=[0.0] * DIM),
             IssueFactory(client=tenant_a, embedding=[0.1] * DIM),
         )
         client = api(user_a)
-        assert (
+        for response in (
             client.put(
-                f"/api/issues/{zero.pk}/embedding", {"embedding": [0.0] * DIM}, format="json"
-            ).status_code
-            == 200
-        )
+                f"/api/issues/{other.pk}/embedding", {"embedding": [0.0] * DIM}, format="json"
+            ),
+            client.post("/api/issues/similar", {"embedding": [0.0] * DIM}, format="json"),
+        ):
+            assert response.status_code == 400
+            assert "zero vector" in response.json()["embedding"][0]
         assert client.get(f"/api/issues/{zero.pk}/similar").json()["issues"] == []
         rows = client.post("/api/issues/similar", {"embedding": [0.2] * DIM}, format="json").json()[
             "issues"

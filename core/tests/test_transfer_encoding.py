@@ -16,7 +16,9 @@ from users.models import ApiToken
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 
-def serve(method: str, path: str, body: bytes, token: str) -> tuple[int, dict]:
+def serve(
+    method: str, path: str, body: bytes, token: str, *, stream=None, **headers: str
+) -> tuple[int, dict]:
     """One request through ``config.wsgi.application``, as gunicorn hands a chunked body over:
     decoded in ``wsgi.input``, with no CONTENT_LENGTH."""
     environ = {
@@ -28,7 +30,7 @@ def serve(method: str, path: str, body: bytes, token: str) -> tuple[int, dict]:
         "SERVER_PROTOCOL": "HTTP/1.1",
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(body),
+        "wsgi.input": stream or io.BytesIO(body),
         "wsgi.errors": io.StringIO(),
         "wsgi.multithread": False,
         "wsgi.multiprocess": False,
@@ -36,6 +38,7 @@ def serve(method: str, path: str, body: bytes, token: str) -> tuple[int, dict]:
         "CONTENT_TYPE": "application/json",
         "HTTP_TRANSFER_ENCODING": "chunked",
         "HTTP_AUTHORIZATION": f"Bearer {token}",
+        **headers,
     }
     started = {}
 
@@ -63,3 +66,28 @@ def test_a_chunked_body_past_the_limit_is_413_before_it_is_read(user_a, settings
     assert status == 413
     assert "1000" in body["detail"]
     assert not Issue.objects.filter(key="CH-2").exists()
+
+
+class MalformedChunks(io.RawIOBase):
+    """What the server's chunked reader does on a bad chunk size or a missing terminator."""
+
+    def read(self, size=-1):
+        raise OSError("Invalid chunk size")
+
+
+def test_malformed_chunking_is_a_400_not_a_dropped_connection(user_a):
+    _, key = ApiToken.issue(user=user_a)
+    status, body = serve("POST", "/api/issues", b"", key, stream=MalformedChunks())
+    assert status == 400
+    assert "malformed chunked body" in body["detail"]
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "br", "deflate", "zstd", "gzip, chunked"])
+def test_a_compressed_body_is_a_415_not_misread(user_a, encoding):
+    _, key = ApiToken.issue(user=user_a)
+    status, body = serve(
+        "POST", "/api/issues", b'{"key": "CE-1", "summary": "x"}', key,
+        HTTP_CONTENT_ENCODING=encoding,
+    )  # fmt: skip
+    assert status == 415 and "Content-Encoding" in body["detail"]
+    assert not Issue.objects.filter(key="CE-1").exists()

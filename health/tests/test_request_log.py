@@ -28,10 +28,28 @@ def request_log(caplog):
     request_logger.removeHandler(caplog.handler)
 
 
-def test_the_middleware_runs_inside_the_routing_scope():
-    middleware = django_settings.MIDDLEWARE
-    routing = middleware.index("core.db.middleware.DatabaseRoutingMiddleware")
-    assert middleware[routing + 1] == "health.request_log.RequestLogMiddleware"
+def test_the_middleware_comes_first_so_every_answer_is_logged():
+    assert django_settings.MIDDLEWARE[0] == "health.request_log.RequestLogMiddleware"
+
+
+def test_answers_of_the_guards_before_any_view_are_logged_once(client, request_log, settings):
+    """A 413 before the body is read, a 415 for a compressed body: one line each."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10
+    client.post("/api/issues", data="x" * 100, content_type="application/json")
+    client.post(
+        "/api/issues",
+        data="{}",
+        content_type="application/json",
+        headers={"Content-Encoding": "gzip"},
+    )
+    assert [json.loads(r.getMessage())["status"] for r in request_log()] == [413, 415]
+
+
+def test_a_path_cannot_forge_a_second_plain_log_line(client, request_log, settings):
+    settings.DEBUG = True
+    client.get("/api/issues%0a2026-12-03T00:00:00Z%20GET%20/fake%20200%200.1ms%20client=9")
+    [record] = request_log()
+    assert "\n" not in record.getMessage() and "\\x0a" in record.getMessage()
 
 
 def test_json_line_with_method_path_status_duration_and_serving_alias(request_log):

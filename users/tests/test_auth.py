@@ -210,3 +210,11 @@ def test_revocation_receivers_are_connected_by_the_users_app_itself():
         check=True,
     )
     assert finished.stdout.strip() == "True"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["Acme ", " Acme", "Acme  Robotics", "", "   "])
+def test_create_api_user_refuses_a_client_name_with_stray_spaces(name):
+    """ "Acme " would quietly be a second client beside "Acme"."""
+    with pytest.raises(CommandError, match="--client"):
+        call_command("create_api_user", "--client", name, "--email", "x@example.com")

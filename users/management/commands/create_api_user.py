@@ -21,6 +21,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, client: str, email: str, role: str | None, **options) -> None:
+        if not client.strip() or client != " ".join(client.split()):
+            # "Acme " would quietly be a second client beside "Acme".
+            raise CommandError(
+                f"--client: {client!r} has leading, trailing or repeated spaces (or is empty)"
+            )
         try:
             validate_email(email)
         except ValidationError:

@@ -1,0 +1,112 @@
+"""One grammar for the scalar values of query parameters, and strict JSON scalars in bodies.
+
+Query parameters arrive as text. An integer is written in ASCII digits with an optional minus and
+no leading zero (``10``, ``-3``, ``0``): ``1_0``, ``+1``, ``01``, `` 1``, ``1.0``, ``-0`` and
+non-ASCII digits (Arabic-Indic, full-width), which Python's ``int()`` would take, are 400s; a boolean is
+``true``/``false`` (or ``1``/``0``, ``yes``/``no``, ``on``/``off``, any case), nothing else.
+
+JSON bodies carry typed values: a number field takes a JSON number (an integer field a JSON
+integer), never a string (``"1e2"``) or a boolean (``true``); a JSON field never stores a NUL.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rest_framework import serializers
+
+INTEGER = re.compile(r"0|-?[1-9][0-9]{0,18}")
+TRUE_VALUES = frozenset({"true", "1", "yes", "on"})
+FALSE_VALUES = frozenset({"false", "0", "no", "off"})
+INTEGER_HINT = "a whole number in ASCII digits (e.g. 10), no sign but -, no leading zero"
+
+
+def parse_integer(text: str) -> int:
+    """``text`` as an integer; ValueError (whose message says what was expected) otherwise."""
+    if not isinstance(text, str) or not INTEGER.fullmatch(text):
+        raise ValueError(f"Expected {INTEGER_HINT}; got {str(text)[:40]!r}.")
+    return int(text)
+
+
+def parse_boolean(text: str) -> bool:
+    lowered = text.lower() if isinstance(text, str) else None
+    if lowered in TRUE_VALUES:
+        return True
+    if lowered in FALSE_VALUES:
+        return False
+    raise ValueError(f"Expected true or false; got {str(text)[:40]!r}.")
+
+
+class QueryIntegerField(serializers.IntegerField):
+    """An integer query parameter, in the grammar above."""
+
+    def to_internal_value(self, data):
+        try:
+            value = parse_integer(data)
+        except ValueError as error:
+            raise serializers.ValidationError(str(error)) from None
+        return super().to_internal_value(value)
+
+
+class QueryBooleanField(serializers.BooleanField):
+    """A boolean query parameter, in the grammar above."""
+
+    def to_internal_value(self, data):
+        try:
+            return parse_boolean(data)
+        except ValueError as error:
+            raise serializers.ValidationError(str(error)) from None
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer (not a string, a boolean or a float such as ``1.0``)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            raise serializers.ValidationError(
+                f"Expected an integer, got {type(data).__name__} {str(data)[:40]!r}."
+            )
+        return super().to_internal_value(data)
+
+
+class StrictFloatField(serializers.FloatField):
+    """A JSON number (not a string or a boolean)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            raise serializers.ValidationError(
+                f"Expected a number, got {type(data).__name__} {str(data)[:40]!r}."
+            )
+        return super().to_internal_value(data)
+
+
+def _holds_nul(value: object) -> bool:
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
+class StrictJSONField(serializers.JSONField):
+    """A JSON value PostgreSQL can store: no NUL character in any string or key."""
+
+    def to_internal_value(self, data):
+        if _holds_nul(data):
+            raise serializers.ValidationError("NUL characters (\\u0000) cannot be stored.")
+        return super().to_internal_value(data)
+
+
+# Model serializers build these instead of DRF's lenient ones (TenantModelSerializer).
+STRICT_FIELDS = {
+    serializers.IntegerField: StrictIntegerField,
+    serializers.FloatField: StrictFloatField,
+    serializers.JSONField: StrictJSONField,
+}
