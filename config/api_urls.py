@@ -1,15 +1,17 @@
-"""The domain API: ``/api/<resource>`` and ``/api/<resource>/<id>``, with or without a trailing slash."""
+"""The domain API: ``/api/<resource>`` and ``/api/<resource>/<id>``, with or without a trailing slash.
+
+Each app declares its routes (``api_routes`` on its AppConfig): a new app is routed by being
+installed, and every test generated from the URL configuration or the schema covers it.
+"""
+
+from django.apps import apps
+from django.utils.module_loading import import_string
 
 from core.api.routers import OptionalSlashRouter
-from issues.views import IssueViewSet
-from projects.views import ProjectViewSet
-from pullrequests.views import PullRequestViewSet
-from users.views import UserViewSet
 
 router = OptionalSlashRouter()
-router.register("issues", IssueViewSet, basename="issue")
-router.register("pull-requests", PullRequestViewSet, basename="pullrequest")
-router.register("projects", ProjectViewSet, basename="project")
-router.register("users", UserViewSet, basename="user")
+for app in apps.get_app_configs():
+    for prefix, viewset, basename in getattr(app, "api_routes", ()):
+        router.register(prefix, import_string(viewset), basename=basename)
 
 urlpatterns = router.urls

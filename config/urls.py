@@ -9,27 +9,24 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from config.api_urls import router as api_router
 from core.api.exceptions import not_found, read_only_json
 from core.api.index import api_index_view, service_index
 
+# Each routed resource's list, then the schema and the docs (the index at /api/).
 RESOURCES = {
-    "issues": "/api/issues",
-    "pull_requests": "/api/pull-requests",
-    "projects": "/api/projects",
-    "users": "/api/users",
-    "ml_learning_memory": "/api/ml/learning-memory",
-    "ml_prediction_logs": "/api/ml/prediction-logs",
-    "ml_anomaly_alerts": "/api/ml/anomaly-alerts",
+    **{
+        prefix.replace("/", "_").replace("-", "_"): f"/api/{prefix}"
+        for prefix, _, _ in api_router.registry
+    },
     "schema": "/api/schema/",
     "docs": "/api/docs/",
 }
-
 urlpatterns = [
     path("", service_index, name="index"),
     path("", include("health.urls")),
     path("admin/", admin.site.urls),
     re_path(r"^api/?$", api_index_view(RESOURCES), name="api-index"),
-    path("api/ml/", include("mlmonitoring.urls")),
     path("api/", include("config.api_urls")),
     # GET and HEAD only (a JSON 405 otherwise: OPTIONS on the docs would render a missing template).
     re_path(r"^api/schema/?$", read_only_json(SpectacularAPIView.as_view()), name="schema"),

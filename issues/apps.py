@@ -7,3 +7,5 @@ class IssuesConfig(AppConfig):
     """Issues app."""
 
     name = "issues"
+    # Routed under /api/ by config/api_urls.py: (prefix, viewset, basename).
+    api_routes = (("issues", "issues.views.IssueViewSet", "issue"),)

@@ -8,3 +8,5 @@ class PullRequestsConfig(AppConfig):
 
     name = "pullrequests"
     verbose_name = "Pull requests"
+    # Routed under /api/ by config/api_urls.py: (prefix, viewset, basename).
+    api_routes = (("pull-requests", "pullrequests.views.PullRequestViewSet", "pullrequest"),)

@@ -8,6 +8,8 @@ class UsersConfig(AppConfig):
 
     name = "users"
     default_auto_field = "django.db.models.BigAutoField"
+    # Routed under /api/ by config/api_urls.py: (prefix, viewset, basename).
+    api_routes = (("users", "users.views.UserViewSet", "user"),)
 
     def ready(self) -> None:
         # Revocation must not depend on what else a process happens to import.

@@ -1,37 +1,23 @@
 """The API's operations, read from its OpenAPI schema, and a row of each resource to act on.
 
 Shared by the tests that are generated from the schema (tenant isolation, input classes), so a
-new endpoint is covered by all of them, or fails them until it has a row factory.
+new endpoint is covered by all of them, or fails them until its app's ``tests/factories.py`` has
+a factory for its model.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 from dataclasses import dataclass
 
 import pytest
+from django.apps import apps
+from django.urls import resolve
 from drf_spectacular.generators import SchemaGenerator
-
-from issues.tests.factories import IssueFactory
-from mlmonitoring.tests.factories import (
-    AnomalyAlertFactory,
-    LearningMemoryFactory,
-    PredictionLogFactory,
-)
-from projects.tests.factories import ProjectFactory
-from pullrequests.tests.factories import PullRequestFactory
-from users.tests.factories import UserFactory
+from factory.django import DjangoModelFactory
 
 VECTOR = [0.01 * (i % 10 + 1) for i in range(1536)]
-FACTORIES = {
-    "/api/ml/learning-memory/": LearningMemoryFactory,
-    "/api/ml/prediction-logs/": PredictionLogFactory,
-    "/api/ml/anomaly-alerts/": AnomalyAlertFactory,
-    "/api/issues/": IssueFactory,
-    "/api/pull-requests/": PullRequestFactory,
-    "/api/projects/": ProjectFactory,
-    "/api/users/": UserFactory,
-}
 NOT_TENANT_DATA = ("/api/schema/", "/api/docs/", "/api/redoc/")
 
 
@@ -92,11 +78,38 @@ def operations() -> tuple[Operation, ...]:
     return tuple(sorted(found, key=str))
 
 
+@functools.cache
+def factories() -> dict[type, type]:
+    """Each model's factory, from every installed app's ``tests/factories.py``."""
+    found = {}
+    for app in apps.get_app_configs():
+        try:
+            module = importlib.import_module(f"{app.name}.tests.factories")
+        except ModuleNotFoundError:
+            continue
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, DjangoModelFactory)
+                and value._meta.model is not None
+            ):
+                found.setdefault(value._meta.model, value)
+    return found
+
+
+def model_for(path: str) -> type:
+    """The model of the viewset that serves ``path`` (a schema path)."""
+    return resolve(path.replace("{id}", "1")).func.cls.queryset.model
+
+
 def factory_for(path: str):
-    for prefix, factory in FACTORIES.items():
-        if path.startswith(prefix):
-            return factory
-    pytest.fail(f"no row factory for {path}: add one to FACTORIES so the generated tests cover it")
+    model = model_for(path)
+    if model not in factories():
+        pytest.fail(
+            f"no factory for {model.__name__} ({path}): add one to its app's tests/factories.py "
+            "so the generated tests cover it"
+        )
+    return factories()[model]
 
 
 def make_row(factory, tenant):

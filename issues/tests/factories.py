@@ -18,3 +18,7 @@ class IssueFactory(factory.django.DjangoModelFactory):
     priority = factory.Iterator(["High", "Medium", "Low"])
     status_name = factory.Iterator(["To Do", "In Progress", "Done"])
     issuetype_name = "Story"
+
+
+# A body each model's create endpoint accepts (the contract tests create rows with it).
+CREATE_BODIES = {Issue: {"key": "NEW-1", "summary": "New"}}

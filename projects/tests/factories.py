@@ -16,3 +16,7 @@ class ProjectFactory(factory.django.DjangoModelFactory):
     key = factory.Sequence(lambda n: f"P{n}")
     name = factory.Faker("catch_phrase")
     project_type = "software"
+
+
+# A body each model's create endpoint accepts (the contract tests create rows with it).
+CREATE_BODIES = {Project: {"key": "NEW", "name": "New"}}

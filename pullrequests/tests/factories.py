@@ -17,3 +17,7 @@ class PullRequestFactory(factory.django.DjangoModelFactory):
     number = factory.Sequence(lambda n: n + 1)
     name = factory.Faker("sentence")
     status = "open"
+
+
+# A body each model's create endpoint accepts (the contract tests create rows with it).
+CREATE_BODIES = {PullRequest: {"repository": "acme/api", "number": 7, "name": "Add things"}}

@@ -22,3 +22,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     def saved(obj, create, extracted, **kwargs):
         if create:
             obj.save()
+
+
+# A body each model's create endpoint accepts (the contract tests create rows with it).
+CREATE_BODIES = {User: {"email": "new@example.test"}}
