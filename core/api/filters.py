@@ -17,20 +17,26 @@ MAX_ID = 2**63 - 1
 ORDERING_TERM = re.compile(r"-?(?P<field>[a-z_]+)")
 
 
+def _form_value(parse, value: str | None):
+    """``parse(value)`` for a form field (None stays None: the parameter was not given); what it
+    refuses is the field's error."""
+    if value is None:
+        return None
+    try:
+        return parse(value)
+    except ValueError as error:
+        # As params: django-filter formats the message with them (a "%" in it must stay one).
+        raise forms.ValidationError(
+            "%(problem)s", code="invalid", params={"problem": str(error)}
+        ) from None
+
+
 class StrictIntegerFormField(forms.IntegerField):
     """An integer in the query grammar (``core.api.grammar``); empty is an error, not "no
     filter" (omit the parameter)."""
 
     def to_python(self, value: str | None) -> int | None:
-        if value is None:
-            return None
-        try:
-            return parse_integer(value)
-        except ValueError as error:
-            # As params: django-filter formats the message with them (a "%" in it must stay one).
-            raise forms.ValidationError(
-                "%(problem)s", code="invalid", params={"problem": str(error)}
-            ) from None
+        return _form_value(parse_integer, value)
 
 
 @extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
@@ -49,15 +55,7 @@ class StrictBooleanFormField(forms.Field):
     """``true``/``false`` (or 1/0, yes/no, on/off); anything else, empty included, is an error."""
 
     def to_python(self, value: str | None) -> bool | None:
-        if value is None:
-            return None
-        try:
-            return parse_boolean(value)
-        except ValueError as error:
-            # As params: django-filter formats the message with them (a "%" in it must stay one).
-            raise forms.ValidationError(
-                "%(problem)s", code="invalid", params={"problem": str(error)}
-            ) from None
+        return _form_value(parse_boolean, value)
 
 
 class StrictBooleanFilter(django_filters.BooleanFilter):

@@ -161,6 +161,12 @@ class Recorder:
         elif status == 400 and not _names_something(response):
             self.broken.append(f"{what}: 400 without a message")
 
+    def check_names(self, response, name: str, what: str) -> None:
+        """Like ``check``, and the answer must be a 400 naming ``name``."""
+        self.check(response, what)
+        if not _names(response, name):
+            self.broken.append(f"{what}: {response.status_code}, not a 400 naming {name}")
+
     def finish(self) -> None:
         print(f"\ninput class {self.name}: {self.sent} requests, {len(self.broken)} broken")
         assert not self.broken, "\n".join(self.broken[:40])
@@ -300,11 +306,7 @@ def test_numeric_coercion_on_every_number(world):
                     response = send(
                         client, operation, target, with_raw(base_body(operation), name, literal)
                     )
-                    recorder.check(response, f"{operation} {name}={literal}")
-                    if not _names(response, name):
-                        recorder.broken.append(
-                            f"{operation} {name}={literal}: {response.status_code}"
-                        )
+                    recorder.check_names(response, name, f"{operation} {name}={literal}")
         body = base_body(operation) if operation.method != "GET" else None
         for name, schema in operation.query.items():
             if _numeric(schema):
@@ -317,11 +319,7 @@ def test_numeric_coercion_on_every_number(world):
                     continue
                 for value in values:
                     response = send(client, operation, target, body, **{name: value})
-                    recorder.check(response, f"{operation} ?{name}={value!r}")
-                    if not _names(response, name):
-                        recorder.broken.append(
-                            f"{operation} ?{name}={value!r}: {response.status_code}"
-                        )
+                    recorder.check_names(response, name, f"{operation} ?{name}={value!r}")
     recorder.finish()
 
 
@@ -342,16 +340,12 @@ def test_parameter_grammar_on_every_query_parameter(world):
                     )
             # Given twice, any parameter is a 400 naming it (which value was meant?).
             response = send(client, operation, target, body, **{name: ["1", "2"]})
-            recorder.check(response, f"{operation} ?{name} repeated")
-            if not _names(response, name):
-                recorder.broken.append(f"{operation} ?{name} repeated: {response.status_code}")
+            recorder.check_names(response, name, f"{operation} ?{name} repeated")
         # A body field the operation does not know is a 400 naming it, not silently dropped.
         if body is not None:
             for unknown in ("bogus", "is_staff", "clientId", "__proto__"):
                 response = send(client, operation, target, {**body, unknown: 1})
-                recorder.check(response, f"{operation} body +{unknown}")
-                if not _names(response, unknown):
-                    recorder.broken.append(f"{operation} body +{unknown}: {response.status_code}")
+                recorder.check_names(response, unknown, f"{operation} body +{unknown}")
         if "ordering" in operation.query and "cursor" in operation.query:
             for value in ORDERING_VALUES:
                 response = send(client, operation, target, None, ordering=value, cursor="")
