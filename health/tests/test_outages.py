@@ -18,7 +18,7 @@ from django.db import connections
 from core.db.config import parse_database_url
 from core.db.state import request_scope
 from core.models import Client
-from core.testing import server_stopped, standby_delay, wait_for_standby
+from core.testing import server_stopped, standby_delay, wait_for_standby, wait_until
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, databases="__all__"),
@@ -55,7 +55,8 @@ def test_standby_stopped_is_degraded_but_ready_then_healthy_again(client, settin
         assert database.json()["status"] == "degraded"
         assert database.json()["served_by"] == "default"
         assert database.json()["replica"]["status"] == "unreachable"
-    time.sleep(1.1)  # the router's retry window for the standby
+    # The router's prober lets the standby back once it answers.
+    assert wait_until(lambda: client.get("/health/ml").json()["status"] == "healthy", timeout=10)
     ml = client.get("/health/ml").json()
     assert ml["status"] == "healthy"
     assert ml["replica_connection"] == "ok"
@@ -68,7 +69,10 @@ def test_standby_lagging_past_the_threshold_is_degraded_with_its_lag(client, set
     with standby_delay(4):
         with request_scope():
             Client.objects.create(name="lag-probe")
-        time.sleep(2)  # the standby holds that commit back: its replay lag grows past 1s
+        # The standby holds that commit back: its replay lag grows past 1 s.
+        assert wait_until(
+            lambda: client.get("/health/ml").json()["status"] == "degraded", timeout=10
+        )
         ml = client.get("/health/ml")
         database = client.get("/health/database")
         ready = client.get("/health/ready")
