@@ -6,6 +6,7 @@ from bench.baseline import BaselineIssueViewSet
 from config.urls import urlpatterns as project_urlpatterns
 
 urlpatterns = [
-    *project_urlpatterns,
+    # Before the project's own: its last pattern answers every other path with a 404.
     path("bench/baseline/issues", BaselineIssueViewSet.as_view({"get": "list"})),
+    *project_urlpatterns,
 ]
