@@ -9,6 +9,7 @@ timestamps).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -103,11 +104,14 @@ def make_run(tmp_path_factory):
         _wait_until_ready(server, f"http://127.0.0.1:{port}/health/ready", log)
         yield env
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
+        # make run may have exited already (a failed start): its servers are stopped either way.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGTERM)
         try:
             server.wait(30)
         except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server.pid, signal.SIGKILL)
             server.wait()
         subprocess.run(
             [str(Path(settings.BASE_DIR) / ".venv/bin/python"), "manage.py", "embedded_db", "stop"],
