@@ -13,6 +13,7 @@ import logging
 import math
 from collections.abc import Sequence
 
+import numpy as np
 from django.conf import settings
 from django.db import connections, models, transaction
 from django.utils import timezone
@@ -51,9 +52,10 @@ def embedding_validate(value: object) -> list[float]:
             raise EmbeddingError(
                 f"expected finite numbers within float32 range, got {shown} at position {position}"
             )
-    if not any(value):
+    # As stored: a number below float32's smallest (1e-46) is 0 there.
+    if not np.asarray(value, dtype=np.float32).any():
         raise EmbeddingError(
-            "all 1536 numbers are 0: a zero vector has no direction (no item is near it)"
+            "all 1536 numbers are 0 as stored (float32): a zero vector has no direction (no item is near it)"
         )
     return [float(number) for number in value]
 

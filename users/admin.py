@@ -90,9 +90,16 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_readonly_fields(self, request, obj=None) -> tuple[str, ...]:
         fields = tuple(super().get_readonly_fields(request, obj))
-        if policy.makes_operators(request.user):
+        actor = request.user
+        if policy.makes_operators(actor):
             return fields
-        return (*fields, *policy.OPERATOR_FIELDS)
+        fields = (*fields, *policy.OPERATOR_FIELDS)
+        if obj is not None and obj.pk == actor.pk:
+            # Nobody changes their own role, nor moves themselves into another client.
+            return (*fields, "role", "client")
+        if not policy.manages_users(actor):
+            return (*fields, "role")
+        return fields
 
 
 @admin.register(ApiToken)

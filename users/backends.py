@@ -15,8 +15,12 @@ class PrimaryModelBackend(ModelBackend):
     one who lost superuser rights would keep them until the standby replays the change. A
     standby answers only while the primary is down.
 
-    An email address is unique per client, so a login by email and password checks each active
-    account with that address and accepts the one whose password matches (none when two do).
+    Sessions are for the admin, which admits operators (staff) only, so a login by email and
+    password considers active staff accounts alone: a tenant, who cannot create staff accounts,
+    can neither learn from a login's timing whether an address has an account in another client
+    nor make an operator's login fail by creating a look-alike account. An email address is unique
+    per client, so among staff accounts with the address the one whose password matches is let in
+    (none when two do).
     """
 
     def authenticate(self, request, username=None, password=None, **kwargs):
@@ -25,7 +29,9 @@ class PrimaryModelBackend(ModelBackend):
             return None
         candidates, _ = primary_first(
             lambda alias: list(
-                User._default_manager.using(alias).filter(email__iexact=email, active=True)
+                User._default_manager.using(alias).filter(
+                    email__iexact=email, active=True, is_staff=True
+                )
             )
         )
         if not candidates:

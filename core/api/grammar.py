@@ -58,14 +58,27 @@ class QueryBooleanField(serializers.BooleanField):
             raise serializers.ValidationError(str(error)) from None
 
 
+def require_json_integer(data: object) -> None:
+    """A JSON integer, not a string, a boolean or a float such as ``1.0`` (else a 400)."""
+    if isinstance(data, bool) or not isinstance(data, int):
+        raise serializers.ValidationError(
+            f"Expected an integer, got {type(data).__name__} {str(data)[:40]!r}."
+        )
+
+
 class StrictIntegerField(serializers.IntegerField):
     """A JSON integer (not a string, a boolean or a float such as ``1.0``)."""
 
     def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            raise serializers.ValidationError(
-                f"Expected an integer, got {type(data).__name__} {str(data)[:40]!r}."
-            )
+        require_json_integer(data)
+        return super().to_internal_value(data)
+
+
+class StrictBigIntegerField(serializers.BigIntegerField):
+    """A JSON integer, for a 64-bit column."""
+
+    def to_internal_value(self, data):
+        require_json_integer(data)
         return super().to_internal_value(data)
 
 
@@ -107,6 +120,7 @@ class StrictJSONField(serializers.JSONField):
 # Model serializers build these instead of DRF's lenient ones (TenantModelSerializer).
 STRICT_FIELDS = {
     serializers.IntegerField: StrictIntegerField,
+    serializers.BigIntegerField: StrictBigIntegerField,
     serializers.FloatField: StrictFloatField,
     serializers.JSONField: StrictJSONField,
 }

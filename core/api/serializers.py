@@ -37,7 +37,8 @@ class TenantRelatedField(serializers.PrimaryKeyRelatedField):
         return super().get_queryset().filter(client_id=self.context["client_id"], active=True)
 
     def to_internal_value(self, data):
-        if isinstance(data, bool | float):
+        # A JSON integer only: not a boolean, a float, or a string ("12", " 12", other digits).
+        if isinstance(data, bool) or not isinstance(data, int):
             self.fail("incorrect_type", data_type=type(data).__name__)
         if isinstance(data, int) and not 0 < data < 2**63:
             self.fail("does_not_exist", pk_value=data)

@@ -171,6 +171,10 @@ class TestEmbeddingEndpoints:
                 f"/api/issues/{other.pk}/embedding", {"embedding": [0.0] * DIM}, format="json"
             ),
             client.post("/api/issues/similar", {"embedding": [0.0] * DIM}, format="json"),
+            # Not 0 as sent, 0 as stored: below float32's smallest number.
+            client.put(
+                f"/api/issues/{other.pk}/embedding", {"embedding": [1e-46] * DIM}, format="json"
+            ),
         ):
             assert response.status_code == 400
             assert "zero vector" in response.json()["embedding"][0]

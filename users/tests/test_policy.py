@@ -101,3 +101,30 @@ def test_the_admin_asks_the_policy(client, people):
     assert page.status_code == 200
     for flag in ("is_staff", "is_superuser"):
         assert f'name="{flag}"' not in page.content.decode(), flag
+
+
+def test_in_the_admin_a_staff_member_cannot_change_their_own_role_or_client(
+    client, people, tenant_b
+):
+    operator = people["operator"]
+    operator.user_permissions.add(
+        *Permission.objects.filter(codename__in=("view_user", "change_user"))
+    )
+    client.force_login(operator)
+    url = f"/admin/users/user/{operator.pk}/change/"
+    page = client.get(url).content.decode()
+    for field in ("role", "client", "is_superuser"):
+        assert f'name="{field}"' not in page, field
+    client.post(
+        url,
+        {"email": operator.email, "client": tenant_b.pk, "role": "admin", "active": "on"},
+    )
+    operator.refresh_from_db()
+    assert (operator.client_id, operator.role, operator.is_superuser) == (
+        people["admin"].client_id,
+        "user",
+        False,
+    )
+    # Nor anyone's role, not being an admin of a client.
+    page = client.get(f"/admin/users/user/{people['viewer'].pk}/change/").content.decode()
+    assert 'name="role"' not in page
