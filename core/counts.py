@@ -102,11 +102,61 @@ END $$;
 """
 
 
+# Migrating back (to the code before the models declared their triggers): core/0002's function
+# and triggers again, the table recounted, once the declared triggers are gone.
+_RESTORE_LEGACY_SQL = """
+CREATE OR REPLACE FUNCTION tenant_row_counts_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        DELETE FROM tenant_row_counts WHERE table_name = TG_TABLE_NAME;
+        RETURN NULL;
+    ELSIF TG_OP = 'INSERT' THEN
+        INSERT INTO tenant_row_counts AS c (table_name, client_id, rows)
+        SELECT TG_TABLE_NAME, client_id, count(*) FROM new_rows WHERE active GROUP BY client_id
+        ON CONFLICT (table_name, client_id) DO UPDATE SET rows = c.rows + EXCLUDED.rows;
+    ELSIF TG_OP = 'DELETE' THEN
+        UPDATE tenant_row_counts AS c SET rows = c.rows - d.n
+        FROM (SELECT client_id, count(*) AS n FROM old_rows WHERE active GROUP BY client_id) d
+        WHERE c.table_name = TG_TABLE_NAME AND c.client_id = d.client_id;
+    ELSE
+        INSERT INTO tenant_row_counts AS c (table_name, client_id, rows)
+        SELECT TG_TABLE_NAME, client_id, sum(delta) FROM (
+            SELECT client_id, 1 AS delta FROM new_rows WHERE active
+            UNION ALL
+            SELECT client_id, -1 FROM old_rows WHERE active
+        ) changes
+        GROUP BY client_id HAVING sum(delta) <> 0
+        ON CONFLICT (table_name, client_id) DO UPDATE SET rows = c.rows + EXCLUDED.rows;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER {table}_counts_insert AFTER INSERT ON {table}
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION tenant_row_counts_apply();
+CREATE TRIGGER {table}_counts_update AFTER UPDATE ON {table}
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION tenant_row_counts_apply();
+CREATE TRIGGER {table}_counts_delete AFTER DELETE ON {table}
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION tenant_row_counts_apply();
+CREATE TRIGGER {table}_counts_truncate AFTER TRUNCATE ON {table}
+    FOR EACH STATEMENT EXECUTE FUNCTION tenant_row_counts_apply();
+DELETE FROM tenant_row_counts WHERE table_name = '{table}';
+INSERT INTO tenant_row_counts (table_name, client_id, rows)
+    SELECT '{table}', client_id, count(*) FROM {table} WHERE active GROUP BY client_id;
+"""
+
+
 def replace_legacy_triggers(table: str):
-    """The migration operation that comes before a table's AddTrigger operations."""
+    """The migration operation that comes before a table's AddTrigger operations (and, migrating
+    back, restores what it replaced)."""
     from django.db import migrations
 
-    return migrations.RunSQL(_REPLACE_LEGACY_SQL.format(table=table), migrations.RunSQL.noop)
+    return migrations.RunSQL(
+        _REPLACE_LEGACY_SQL.format(table=table), _RESTORE_LEGACY_SQL.format(table=table)
+    )
 
 
 def counter_sql(queryset: models.QuerySet, *, client_id: int) -> tuple[str, tuple] | None:

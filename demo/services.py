@@ -163,7 +163,8 @@ def _client(name: str, result: DemoSeedResult) -> Client:
 def _account(
     client: Client, email: str, role: str, names: tuple[str, str], result: DemoSeedResult
 ) -> User:
-    user = User.objects.filter(email=email).first()
+    # Addresses are unique per client: another client's account with this address is not ours.
+    user = User.objects.filter(client=client, email__iexact=email, active=True).first()
     operator = email == content.OPERATOR_EMAIL
     if user is None:
         user = User.objects.create_user(
@@ -177,8 +178,6 @@ def _account(
             is_superuser=operator,
         )
         result.created["users"] += 1
-    elif user.client_id != client.pk:
-        raise DemoDataError(f"{email} already belongs to another client")
     key = demo_token_key(email)
     _, created = ApiToken.objects.get_or_create(
         digest=token_digest(key), defaults={"user": user, "name": "demo", "prefix": key[:8]}

@@ -169,7 +169,22 @@ def test_bad_counts_are_refused(value):
         seed("--issues", value)
 
 
-def test_a_demo_email_taken_by_a_real_client_is_a_clear_error():
-    User.objects.create_user(email="admin@acme.demo.example", client=ClientFactory(name="Real"))
-    with pytest.raises(CommandError, match=re.escape("admin@acme.demo.example already belongs")):
-        seed(*SMALL)
+def test_a_demo_email_used_by_a_real_client_is_that_clients_own(api):
+    """Addresses are unique per client: a real client's account with a demo address is neither
+    taken over nor in the way."""
+    real = User.objects.create_user(
+        email="admin@acme.demo.example", client=ClientFactory(name="Real"), role="viewer"
+    )
+    output, _ = seed(*SMALL)
+    demo_admin = User.objects.get(
+        email="admin@acme.demo.example", client__name=content.TENANTS[0].name
+    )
+    assert demo_admin.pk != real.pk and demo_admin.role == "admin"
+    real.refresh_from_db()
+    assert real.role == "viewer"
+    token = printed_tokens(output)["admin@acme.demo.example"]
+    response = bearer_client(api, token).get("/api/issues")
+    assert (
+        response.status_code == 200
+        and response.json()["issues"][0]["client_id"] == demo_admin.client_id
+    )
