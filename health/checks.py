@@ -66,9 +66,13 @@ class CheckResult:
     status: str
     body: dict
     summary: str
-    reasons: list[str] = field(default_factory=list)
-    # The reasons that make it unhealthy (the rest only degrade it).
+    # What makes it unhealthy, and what only degrades it.
     failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def reasons(self) -> list[str]:
+        return self.failures + self.warnings
 
     @property
     def http_status(self) -> int:
@@ -147,7 +151,6 @@ def check_ready() -> CheckResult:
     # As the router chooses: a usable standby, else the primary, else any standby that answers.
     reads_from = (usable or ([PRIMARY] if primary.reachable else answering) or [None])[0]
     status = _status(failures=failures, warnings=warnings)
-    reasons = failures + warnings
     replica = replica_section(standbys)
     body = _body(
         status,
@@ -165,7 +168,12 @@ def check_ready() -> CheckResult:
         f"; reads from {reads_from or 'no server'}; caches {cache_text}"
     )
     return CheckResult(
-        name="ready", status=status, body=body, summary=summary, reasons=reasons, failures=failures
+        name="ready",
+        status=status,
+        body=body,
+        summary=summary,
+        failures=failures,
+        warnings=warnings,
     )
 
 
@@ -196,7 +204,6 @@ def check_database() -> CheckResult:
     sessions = session_settings_section(primary_up=primary.reachable)
     warnings = _standby_problems(standbys) + sessions.problems
     status = _status(failures=failures, warnings=warnings)
-    reasons = failures + warnings
     replica = replica_section(standbys)
     body = _body(
         status,
@@ -224,8 +231,8 @@ def check_database() -> CheckResult:
         status=status,
         body=body,
         summary=summary,
-        reasons=reasons,
         failures=failures,
+        warnings=warnings,
     )
 
 
@@ -292,7 +299,6 @@ def check_ml() -> CheckResult:
         if not pgvector["available"]:
             warnings.append("pgvector not available")
     status = _status(failures=failures, warnings=warnings)
-    reasons = failures + warnings
     replica_connection, replica_lag = _ml_standby_section(standbys)
     body = _body(
         status,
@@ -314,7 +320,7 @@ def check_ml() -> CheckResult:
         f"replica {_lag_text(replica_connection, replica_lag)}"
     )
     return CheckResult(
-        name="ml", status=status, body=body, summary=summary, reasons=reasons, failures=failures
+        name="ml", status=status, body=body, summary=summary, failures=failures, warnings=warnings
     )
 
 

@@ -91,9 +91,14 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     return response
 
 
+def _admin_page(request) -> bool:
+    """The admin is an HTML site: its errors stay Django's pages; every other path answers JSON."""
+    return request.path.startswith("/admin/")
+
+
 def not_found(request, exception=None):
     """404 for URLs that match nothing: JSON, but for the admin's own pages (an HTML site)."""
-    if not request.path.startswith("/admin/"):
+    if not _admin_page(request):
         return JsonResponse({"detail": "Not found."}, status=404)
     return page_not_found(request, exception)
 
@@ -125,8 +130,8 @@ def read_only_json(view):
 
 def csrf_failure(request, reason: str = ""):
     """403 for a session-authenticated unsafe request without its CSRF token (``CSRF_FAILURE_VIEW``):
-    JSON under /api/, Django's page elsewhere (the admin)."""
-    if request.path.startswith("/api/"):
+    JSON, but for the admin's pages."""
+    if not _admin_page(request):
         return JsonResponse({"detail": f"CSRF check failed: {reason}"}, status=403)
     from django.views.csrf import csrf_failure as django_csrf_failure
 
@@ -135,7 +140,7 @@ def csrf_failure(request, reason: str = ""):
 
 def bad_request(request, exception=None):
     """400 for requests Django refuses before any view (a bad Host header, say)."""
-    if not request.path.startswith("/admin/"):
+    if not _admin_page(request):
         return JsonResponse({"detail": "Bad request (headers)."}, status=400)
     return defaults.bad_request(request, exception)
 
@@ -143,6 +148,6 @@ def bad_request(request, exception=None):
 def server_error(request):
     """500: JSON (but for the admin's pages), so clients always get the content type they
     expect."""
-    if not request.path.startswith("/admin/"):
+    if not _admin_page(request):
         return JsonResponse({"detail": "Internal server error."}, status=500)
     return defaults.server_error(request)

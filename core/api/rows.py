@@ -174,14 +174,13 @@ def _plan_base() -> type[serializers.ModelSerializer]:
     return TenantModelSerializer
 
 
-def plan_problems(serializer_class: type[serializers.Serializer], ml_fields: bool) -> list[str]:
-    """Why ``serializer_class`` (opted in with ``list_from_rows = True``) cannot have its lists
-    built from plain rows; empty when it can. A system check (``core.checks``) runs this for every
-    API viewset at start-up, so an opted-in serializer the plan cannot honour stops the service.
-    """
+def _planned(
+    serializer_class: type[serializers.Serializer], ml_fields: bool
+) -> tuple[RowPlan | None, list[str]]:
+    """The row plan of ``serializer_class``, or None and why it cannot have one."""
     base = _plan_base()
     if not issubclass(serializer_class, base):
-        return [f"{serializer_class.__name__} is not a {base.__name__}"]
+        return None, [f"{serializer_class.__name__} is not a {base.__name__}"]
     # The base's own caller dependency (the ML fields) is what the plan is built for; anything
     # a subclass redefines is not.
     problems = [
@@ -191,17 +190,34 @@ def plan_problems(serializer_class: type[serializers.Serializer], ml_fields: boo
         if name in vars(klass)
     ]
     if problems:
-        return problems
+        return None, problems
     model = serializer_class.Meta.model
     serializer = serializer_class(context={"include_ml_fields": ml_fields})
+    names, columns, converters = [], [], []
     for field in serializer.fields.values():
         if field.write_only:
             continue
-        if _column(model, field) is None:
+        column, convert = _column(model, field), _converter(field)
+        if column is None:
             problems.append(f"{field.field_name} is not a plain column of {model.__name__}")
-        elif _converter(field) is False:
+        elif convert is False:
             problems.append(f"{field.field_name} ({type(field).__name__}) needs the serializer")
-    return problems
+        else:
+            if convert is not None:
+                converters.append((len(names), convert))
+            names.append(field.field_name)
+            columns.append(column)
+    if problems:
+        return None, problems
+    return RowPlan(tuple(names), tuple(columns), tuple(converters)), []
+
+
+def plan_problems(serializer_class: type[serializers.Serializer], ml_fields: bool) -> list[str]:
+    """Why ``serializer_class`` (opted in with ``list_from_rows = True``) cannot have its lists
+    built from plain rows; empty when it can. A system check (``core.checks``) runs this for every
+    API viewset at start-up, so an opted-in serializer the plan cannot honour stops the service.
+    """
+    return _planned(serializer_class, ml_fields)[1]
 
 
 @functools.cache
@@ -209,21 +225,8 @@ def row_plan(
     serializer_class: type[serializers.ModelSerializer], ml_fields: bool
 ) -> RowPlan | None:
     """The fast path for ``serializer_class`` (with or without ML fields), or None when it has
-    not opted in (``list_from_rows``)."""
+    not opted in (``list_from_rows``) or cannot have one (the system check refuses that at
+    start-up; a list never serves it from rows)."""
     if not getattr(serializer_class, "list_from_rows", False):
         return None
-    if plan_problems(serializer_class, ml_fields):
-        # The system check refuses this at start-up; a list never serves it from rows.
-        return None
-    model = serializer_class.Meta.model
-    serializer = serializer_class(context={"include_ml_fields": ml_fields})
-    names, columns, converters = [], [], []
-    for field in serializer.fields.values():
-        if field.write_only:
-            continue
-        convert = _converter(field)
-        if convert is not None:
-            converters.append((len(names), convert))
-        names.append(field.field_name)
-        columns.append(_column(model, field))
-    return RowPlan(tuple(names), tuple(columns), tuple(converters))
+    return _planned(serializer_class, ml_fields)[0]
