@@ -111,3 +111,23 @@ def viewset_contract_errors(viewsets) -> list[Error]:
             for name in sorted(names - columns)
         ]
     return errors
+
+
+@register()
+def tenant_models_stamp_their_writes(app_configs, **kwargs) -> list[Error]:
+    """A tenant table without the stamp trigger (``core.changes``) would keep ``change_xid`` at
+    0: its sync listing would serve no change, and plain SQL updates would not move
+    ``last_updated_at``."""
+    from core.changes import STAMP_TRIGGER
+    from core.registry import tenant_models
+
+    return [
+        Error(
+            f"{model._meta.label} does not declare the row stamp trigger.",
+            hint="Add core.changes.row_stamp_trigger() to its Meta.triggers.",
+            obj=model,
+            id="core.E004",
+        )
+        for model in tenant_models()
+        if not any(t.name == STAMP_TRIGGER for t in getattr(model._meta, "triggers", ()))
+    ]

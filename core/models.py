@@ -1,14 +1,20 @@
 """The tenant (Client) and the abstract base every tenant-owned row is built on."""
 
 from django.db import models
+from django.db.models.functions import Now
+
+from core.changes import change_xid_field
 
 
 class TimestampedModel(models.Model):
-    """Soft-delete flag and creation/update times."""
+    """Soft-delete flag and creation/update times.
+
+    Each has a database default too, so that a plain SQL ``INSERT`` need not name them.
+    """
 
     active = models.BooleanField(default=True, db_default=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=False)
-    last_updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
+    last_updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
     class Meta:
         abstract = True
@@ -28,9 +34,11 @@ class Client(TimestampedModel):
 
 
 class TenantModel(TimestampedModel):
-    """A row owned by one client."""
+    """A row owned by one client, stamped by the transaction that last wrote it
+    (``core.changes``: the model's ``Meta.triggers`` include ``row_stamp_trigger()``)."""
 
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="+")
+    change_xid = change_xid_field()
 
     class Meta:
         abstract = True

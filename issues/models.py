@@ -3,6 +3,7 @@
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
+from core.changes import row_stamp_trigger, tenant_sync_index
 from core.counts import count_triggers
 from core.fields import embedding_field, embedding_index
 from core.models import TenantModel, tenant_list_index
@@ -27,7 +28,7 @@ class Issue(TenantModel):
     )
     status_id = models.CharField(max_length=50, blank=True, null=True)
     issuetype_id = models.CharField(max_length=50, blank=True, null=True)
-    labels = ArrayField(models.CharField(max_length=100), default=list, blank=True)
+    labels = ArrayField(models.CharField(max_length=100), default=list, db_default=[], blank=True)
     team = models.CharField(max_length=255, blank=True, null=True)
     created = models.DateTimeField(blank=True, null=True, help_text="Created at the source.")
     updated = models.DateTimeField(blank=True, null=True, help_text="Updated at the source.")
@@ -44,9 +45,10 @@ class Issue(TenantModel):
     class Meta:
         db_table = "issues"
         # Plain lists read total_count from the per-client counter these keep (core.counts).
-        triggers = count_triggers()
+        triggers = [*count_triggers(), row_stamp_trigger()]
         ordering = ["-created_at", "-id"]
         indexes = [
+            tenant_sync_index("issues"),
             tenant_list_index("issues"),
             models.Index(fields=["client", "project"], name="issues_project_idx"),
             models.Index(fields=["client", "status_name"], name="issues_status_idx"),

@@ -8,6 +8,7 @@ them keeps working. Reads of this app go to the ``ml`` alias (``core.db.router``
 from django.conf import settings
 from django.db import models
 
+from core.changes import row_stamp_trigger, tenant_sync_index
 from core.models import TenantModel, tenant_list_index
 
 
@@ -37,15 +38,17 @@ class LearningMemory(TenantModel):
     specific_issue = models.TextField()
     suggested_fix = models.TextField(blank=True, null=True)
     confidence = models.FloatField(default=0.5, db_default=0.5, help_text="0 to 1.")
-    learning_context = models.JSONField(default=dict, blank=True)
+    learning_context = models.JSONField(default=dict, db_default={}, blank=True)
 
     class Meta:
         db_table = "ai_learning_memory"
         ordering = ["-created_at", "-id"]
         verbose_name = "learning memory"
         verbose_name_plural = "learning memories"
+        triggers = [row_stamp_trigger()]
         indexes = [
             tenant_list_index("ai_learning_memory"),
+            tenant_sync_index("ai_learning_memory"),
             models.Index(fields=["client", "error_type"], name="ai_learning_memory_error_idx"),
         ]
         constraints = [
@@ -64,7 +67,7 @@ class PredictionLog(TenantModel):
 
     model_name = models.CharField(max_length=100)
     prediction_value = models.FloatField()
-    input_features = models.JSONField(default=dict, blank=True)
+    input_features = models.JSONField(default=dict, db_default={}, blank=True)
     anomaly_score = models.FloatField(blank=True, null=True)
     is_anomaly = models.BooleanField(default=False, db_default=False)
     severity = models.CharField(
@@ -78,8 +81,10 @@ class PredictionLog(TenantModel):
     class Meta:
         db_table = "ml_prediction_log"
         ordering = ["-created_at", "-id"]
+        triggers = [row_stamp_trigger()]
         indexes = [
             tenant_list_index("ml_prediction_log"),
+            tenant_sync_index("ml_prediction_log"),
             models.Index(fields=["client", "model_name"], name="ml_prediction_log_model_idx"),
             models.Index(fields=["client", "severity"], name="ml_prediction_log_sev_idx"),
         ]
@@ -104,7 +109,7 @@ class AnomalyAlert(TenantModel):
 
     model_name = models.CharField(max_length=100)
     severity = models.CharField(max_length=10, choices=AlertSeverity.choices)
-    alert_data = models.JSONField(default=dict, blank=True)
+    alert_data = models.JSONField(default=dict, db_default={}, blank=True)
     acknowledged = models.BooleanField(default=False, db_default=False)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -118,8 +123,10 @@ class AnomalyAlert(TenantModel):
     class Meta:
         db_table = "ml_anomaly_alerts"
         ordering = ["-created_at", "-id"]
+        triggers = [row_stamp_trigger()]
         indexes = [
             tenant_list_index("ml_anomaly_alerts"),
+            tenant_sync_index("ml_anomaly_alerts"),
             models.Index(fields=["client", "acknowledged"], name="ml_anomaly_alerts_ack_idx"),
             models.Index(fields=["client", "model_name"], name="ml_anomaly_alerts_model_idx"),
             models.Index(fields=["client", "severity"], name="ml_anomaly_alerts_sev_idx"),

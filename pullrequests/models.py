@@ -2,6 +2,7 @@
 
 from django.db import models
 
+from core.changes import row_stamp_trigger, tenant_sync_index
 from core.counts import count_triggers
 from core.fields import embedding_field, embedding_index
 from core.models import TenantModel, tenant_list_index
@@ -24,7 +25,10 @@ class PullRequest(TenantModel):
     user_name = models.CharField(max_length=255, blank=True, null=True)
     body = models.TextField(blank=True, null=True)
     status = models.CharField(
-        max_length=10, choices=PullRequestStatus.choices, default=PullRequestStatus.OPEN
+        max_length=10,
+        choices=PullRequestStatus.choices,
+        default=PullRequestStatus.OPEN,
+        db_default=PullRequestStatus.OPEN,
     )
     url = models.URLField(max_length=1000, blank=True, null=True)
     source = models.CharField(max_length=255, blank=True, null=True, help_text="Source branch.")
@@ -49,9 +53,10 @@ class PullRequest(TenantModel):
     class Meta:
         db_table = "pull_requests"
         # Plain lists read total_count from the per-client counter these keep (core.counts).
-        triggers = count_triggers()
+        triggers = [*count_triggers(), row_stamp_trigger()]
         ordering = ["-created_at", "-id"]
         indexes = [
+            tenant_sync_index("pull_requests"),
             tenant_list_index("pull_requests"),
             models.Index(fields=["client", "repository"], name="pull_requests_repo_idx"),
             models.Index(fields=["client", "status"], name="pull_requests_status_idx"),

@@ -9,6 +9,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 
+from core.changes import row_stamp_trigger, tenant_sync_index
 from core.counts import count_triggers
 from core.fields import embedding_field, embedding_index
 from core.models import Client, TenantModel
@@ -49,11 +50,25 @@ class User(TenantModel, AbstractBaseUser, PermissionsMixin):
     """
 
     email = models.EmailField()
-    first_name = models.CharField(max_length=150, blank=True, default="")
-    last_name = models.CharField(max_length=150, blank=True, default="")
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.USER)
-    preferences = models.JSONField(default=dict, blank=True)
-    is_staff = models.BooleanField(default=False, help_text="Can log into the Django admin.")
+    first_name = models.CharField(max_length=150, blank=True, default="", db_default="")
+    last_name = models.CharField(max_length=150, blank=True, default="", db_default="")
+    role = models.CharField(
+        max_length=10, choices=Role.choices, default=Role.USER, db_default=Role.USER
+    )
+    preferences = models.JSONField(default=dict, db_default={}, blank=True)
+    is_staff = models.BooleanField(
+        default=False, db_default=False, help_text="Can log into the Django admin."
+    )
+    # Django's own columns, with database defaults for rows inserted by plain SQL: no password
+    # ("!" is never a usable one) and no superuser.
+    password = models.CharField("password", max_length=128, db_default="!")
+    is_superuser = models.BooleanField(
+        "superuser status",
+        default=False,
+        db_default=False,
+        help_text="Designates that this user has all permissions without explicitly assigning "
+        "them.",
+    )
     embedding = embedding_field()
 
     objects = UserManager()
@@ -65,9 +80,10 @@ class User(TenantModel, AbstractBaseUser, PermissionsMixin):
     class Meta:
         db_table = "users"
         # Plain lists read total_count from the per-client counter these keep (core.counts).
-        triggers = count_triggers()
+        triggers = [*count_triggers(), row_stamp_trigger()]
         ordering = ["-created_at", "-id"]
         indexes = [
+            tenant_sync_index("users"),
             models.Index(fields=["client", "active", "-created_at", "-id"], name="users_list_idx"),
             models.Index(fields=["client", "role"], name="users_role_idx"),
             embedding_index("users"),

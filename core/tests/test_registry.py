@@ -26,6 +26,24 @@ def test_counted_tables_are_those_with_count_triggers_in_the_database():
     )
 
 
+def test_every_tenant_table_has_the_row_stamp_trigger_in_the_database():
+    stamped = catalog(
+        "SELECT DISTINCT tgrelid::regclass::text FROM pg_trigger "
+        "WHERE NOT tgisinternal AND tgname LIKE 'pgtrigger_row_stamps_%'"
+    )
+    assert stamped == {model._meta.db_table for model in tenant_models()}
+    assert len(stamped) == 7
+
+
+def test_a_tenant_model_without_the_stamp_trigger_fails_the_start_up_check(monkeypatch):
+    from core.checks import tenant_models_stamp_their_writes
+    from issues.models import Issue
+
+    assert tenant_models_stamp_their_writes(None) == []
+    monkeypatch.setattr(Issue._meta, "triggers", Issue._meta.triggers[:-1])
+    assert [e.id for e in tenant_models_stamp_their_writes(None)] == ["core.E004"]
+
+
 def test_vector_tables_are_the_tenant_tables_with_a_vector_column():
     tenant_tables = sorted(model._meta.db_table for model in tenant_models())
     with_vectors = catalog(
