@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import django_filters
 
-from core.api.filters import StrictBooleanFilter, StrictChoiceFilter
+from core.api.filters import (
+    StrictBooleanFilter,
+    StrictChoiceFilter,
+    TenantFilterSet,
+    TimestampFilter,
+)
 from mlmonitoring.models import (
     AlertSeverity,
     AnomalyAlert,
@@ -14,7 +19,15 @@ from mlmonitoring.models import (
 )
 
 
-class LearningMemoryFilter(django_filters.FilterSet):
+class MlFilterSet(TenantFilterSet):
+    """Every ML list: ``created_after``/``created_before``, when the row was recorded (the same
+    as ``created_at_after``/``created_at_before``)."""
+
+    created_after = TimestampFilter("created_at", "after")
+    created_before = TimestampFilter("created_at", "before")
+
+
+class LearningMemoryFilter(MlFilterSet):
     """``error_type`` (exact)."""
 
     error_type = django_filters.CharFilter(max_length=50)
@@ -24,7 +37,7 @@ class LearningMemoryFilter(django_filters.FilterSet):
         fields = ()
 
 
-class PredictionLogFilter(django_filters.FilterSet):
+class PredictionLogFilter(MlFilterSet):
     """``model_name`` (exact), ``severity`` and ``is_anomaly``."""
 
     model_name = django_filters.CharFilter(max_length=100)
@@ -36,7 +49,7 @@ class PredictionLogFilter(django_filters.FilterSet):
         fields = ()
 
 
-class AnomalyAlertFilter(django_filters.FilterSet):
+class AnomalyAlertFilter(MlFilterSet):
     """``acknowledged``, ``severity`` and ``model_name`` (exact)."""
 
     acknowledged = StrictBooleanFilter()

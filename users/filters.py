@@ -1,16 +1,17 @@
 """User list filters."""
 
-import django_filters
 from django.db.models import Q
 
-from core.api.filters import StrictChoiceFilter, text_filter
+from core.api.filters import TenantFilterSet, choice_values_filter, text_filter, values_filter
 from users.models import Role, User
 
 
-class UserFilter(django_filters.FilterSet):
-    """``role`` and a ``search`` over email and names."""
+class UserFilter(TenantFilterSet):
+    """``email`` (natural key, any case), ``role``, time ranges and a ``search`` over email and
+    names."""
 
-    role = StrictChoiceFilter(choices=Role.choices)
+    email = values_filter(254, prepare=str.lower)
+    role = choice_values_filter(Role.choices)
     search = text_filter(200, method="filter_search")
 
     class Meta:

@@ -1,4 +1,16 @@
-"""Filter backends shared by every list endpoint."""
+"""Filters and filter backends shared by every list endpoint.
+
+The grammar of a filter parameter, for every list:
+
+- ``name=value``: rows whose column equals the value. Filters of the ``ValuesFilter`` kind take
+  the parameter repeated, meaning "any of" (``status_name=Done&status_name=To Do``); any other
+  parameter given twice is a 400 (``TenantReadOnlyViewSet``);
+- ``name__isnull=true|false``: rows without (with) a value;
+- ``column_after=T`` / ``column_before=T``: ``column >= T`` / ``column < T``, a half-open range
+  (consecutive ranges never share a row), ``T`` in ``core.api.grammar``'s timestamp grammar.
+
+An empty value is a 400 (omit the parameter for no filter), as is any value outside the grammar.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +23,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions
 from rest_framework.filters import OrderingFilter
 
-from core.api.grammar import parse_boolean, parse_integer
+from core.api.grammar import TIMESTAMP_HINT, parse_boolean, parse_integer, parse_timestamp
 
 MAX_ID = 2**63 - 1
+# Values one repeated filter parameter may carry (a longer list belongs in several requests).
+MAX_VALUES = 100
 ORDERING_TERM = re.compile(r"-?(?P<field>[a-z_]+)")
 
 
@@ -92,6 +106,141 @@ class StrictChoiceFilter(django_filters.ChoiceFilter):
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("widget", forms.TextInput)
         super().__init__(*args, **kwargs)
+
+
+class ValuesFormField(forms.Field):
+    """The values of a repeated parameter, each cleaned by ``item``; duplicates dropped."""
+
+    widget = forms.MultipleHiddenInput  # reads every value of the parameter (getlist)
+
+    def __init__(self, *, item: forms.Field, choices=None, **kwargs) -> None:
+        self.item = item
+        super().__init__(**kwargs)
+
+    def to_python(self, value) -> list | None:
+        if not value:
+            return None
+        if len(value) > MAX_VALUES:
+            raise forms.ValidationError(
+                f"At most {MAX_VALUES} values; got {len(value)}.", code="max_values"
+            )
+        cleaned: dict = {}
+        for raw in value:
+            if raw == "":
+                raise forms.ValidationError(
+                    "An empty value; omit the parameter for no filter.", code="required"
+                )
+            cleaned[self.item.clean(raw)] = None
+        return list(cleaned)
+
+    def validate(self, value) -> None:
+        pass  # each value was cleaned by ``item``
+
+
+class ValuesFilter(django_filters.MultipleChoiceFilter):
+    """Rows whose column equals one of the values: ``?name=a&name=b``.
+
+    A multiple-choice filter to django-filter and drf-spectacular (the schema documents an array,
+    exploded as repeated parameters); the values are free within ``item``'s grammar.
+    """
+
+    field_class = ValuesFormField
+
+    def __init__(self, *, item: forms.Field, prepare=None, **kwargs) -> None:
+        self.prepare = prepare
+        kwargs.setdefault("distinct", False)
+        super().__init__(item=item, **kwargs)
+
+    def filter(self, queryset, value):
+        if not value:
+            return queryset
+        if self.prepare is not None:
+            value = [self.prepare(item) for item in value]
+        if len(value) == 1:
+            return queryset.filter(**{self.field_name: value[0]})
+        return queryset.filter(**{f"{self.field_name}__in": value})
+
+
+VALUES_HELP = f"Repeat the parameter for any of several values (at most {MAX_VALUES})."
+
+
+def _values(item: forms.Field, item_schema: dict, kwargs: dict) -> ValuesFilter:
+    described = {**item_schema, "description": kwargs.pop("help_text", VALUES_HELP)}
+    return extend_schema_field(described)(ValuesFilter(item=item, **kwargs))
+
+
+def values_filter(max_length: int, **kwargs) -> ValuesFilter:
+    """A text filter of exact values (repeat it for "any of"), each at most ``max_length``."""
+    schema = {"type": "string", "minLength": 1, "maxLength": max_length}
+    return _values(forms.CharField(max_length=max_length), schema, kwargs)
+
+
+def choice_values_filter(choices, **kwargs) -> ValuesFilter:
+    """One or more of ``choices`` (repeat it for "any of")."""
+    schema = {"type": "string", "enum": [key for key, _ in choices]}
+    return _values(StrictChoiceFormField(choices=choices), schema, kwargs)
+
+
+def integer_values_filter(minimum: int, maximum: int, **kwargs) -> ValuesFilter:
+    """Whole numbers within ``minimum..maximum`` (repeat it for "any of")."""
+    schema = {"type": "integer", "minimum": minimum, "maximum": maximum}
+    return _values(StrictIntegerFormField(min_value=minimum, max_value=maximum), schema, kwargs)
+
+
+def null_filter(field_name: str) -> StrictBooleanFilter:
+    """``<name>__isnull=true``: rows without a value there (false: rows with one)."""
+    return StrictBooleanFilter(
+        field_name=field_name,
+        lookup_expr="isnull",
+        help_text=f"true: rows whose {field_name} is null; false: rows with a {field_name}.",
+    )
+
+
+class TimestampFormField(forms.Field):
+    """A time in ``core.api.grammar``'s timestamp grammar (empty: an error)."""
+
+    def to_python(self, value: str | None):
+        return _form_value(parse_timestamp, value)
+
+
+class TimestampFilter(django_filters.Filter):
+    """One bound of a time range: ``after`` (the column >= the time) or ``before`` (<)."""
+
+    field_class = TimestampFormField
+
+    def __init__(self, field_name: str, bound: str, **kwargs) -> None:
+        lookup = {"after": "gte", "before": "lt"}[bound]
+        relation = "at or after" if bound == "after" else "before"
+        super().__init__(field_name=field_name, lookup_expr=lookup, **kwargs)
+        extend_schema_field(
+            {
+                "type": "string",
+                "format": "date-time",
+                "description": f"Rows whose {field_name} is {relation} this time: "
+                f"{TIMESTAMP_HINT}.",
+            }
+        )(self)
+
+
+class TenantFilterSet(django_filters.FilterSet):
+    """The filters of every list: ranges of the row's own times. A resource's filter set adds its
+    columns (and the ranges of its source times)."""
+
+    created_at_after = TimestampFilter("created_at", "after")
+    created_at_before = TimestampFilter("created_at", "before")
+    last_updated_at_after = TimestampFilter("last_updated_at", "after")
+    last_updated_at_before = TimestampFilter("last_updated_at", "before")
+
+
+def multi_valued(filterset_class) -> frozenset[str]:
+    """The parameters of ``filterset_class`` that may be repeated ("any of")."""
+    if filterset_class is None:
+        return frozenset()
+    return frozenset(
+        name
+        for name, declared in filterset_class.base_filters.items()
+        if isinstance(declared, ValuesFilter)
+    )
 
 
 def text_filter(max_length: int, **kwargs) -> django_filters.CharFilter:

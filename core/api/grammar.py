@@ -3,7 +3,9 @@
 Query parameters arrive as text. An integer is written in ASCII digits with an optional minus and
 no leading zero (``10``, ``-3``, ``0``): ``1_0``, ``+1``, ``01``, `` 1``, ``1.0``, ``-0`` and
 non-ASCII digits (Arabic-Indic, full-width), which Python's ``int()`` would take, are 400s; a boolean is
-``true``/``false`` (or ``1``/``0``, ``yes``/``no``, ``on``/``off``, any case), nothing else.
+``true``/``false`` (or ``1``/``0``, ``yes``/``no``, ``on``/``off``, any case), nothing else; a
+timestamp is RFC 3339 (``2026-12-03T10:00:00Z``, ``2026-12-03T11:00:00.5+01:00``) or a date alone
+(``2026-12-03``: its midnight UTC), never without a UTC offset (which time zone was meant?).
 
 JSON bodies carry typed values: a number field takes a JSON number (an integer field a JSON
 integer), never a string (``"1e2"``) or a boolean (``true``); a JSON field never stores a NUL.
@@ -12,6 +14,7 @@ integer), never a string (``"1e2"``) or a boolean (``true``); a JSON field never
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta, timezone
 
 from rest_framework import serializers
 
@@ -19,6 +22,15 @@ INTEGER = re.compile(r"0|-?[1-9][0-9]{0,18}")
 TRUE_VALUES = frozenset({"true", "1", "yes", "on"})
 FALSE_VALUES = frozenset({"false", "0", "no", "off"})
 INTEGER_HINT = "a whole number in ASCII digits (e.g. 10), no sign but -, no leading zero"
+TIMESTAMP = re.compile(
+    r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})"
+    r"(?:[Tt ](?P<time>[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?)"
+    r"(?P<offset>[Zz]|[+-][0-9]{2}:[0-9]{2})?)?"
+)
+TIMESTAMP_HINT = (
+    "an RFC 3339 time with its UTC offset (2026-12-03T10:00:00Z, 2026-12-03T10:00:00%2B01:00 "
+    "with + written %2B in a URL) or a date (2026-12-03, midnight UTC)"
+)
 
 
 def parse_integer(text: str) -> int:
@@ -35,6 +47,31 @@ def parse_boolean(text: str) -> bool:
     if lowered in FALSE_VALUES:
         return False
     raise ValueError(f"Expected true or false; got {str(text)[:40]!r}.")
+
+
+def parse_timestamp(text: str) -> datetime:
+    """``text`` as an aware UTC datetime; ValueError (saying what was expected) otherwise."""
+    match = TIMESTAMP.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
+        raise ValueError(f"Expected {TIMESTAMP_HINT}; got {str(text)[:40]!r}.")
+    if match["time"] is not None and match["offset"] is None:
+        raise ValueError(
+            f"A time needs its UTC offset (Z, or +hh:mm written %2Bhh:mm); got {text[:40]!r}."
+        )
+    try:
+        value = datetime.fromisoformat(f"{match['date']}T{match['time'] or '00:00'}")
+        offset = match["offset"] or "Z"
+        if offset not in "Zz":
+            hours, minutes = int(offset[1:3]), int(offset[4:6])
+            if hours > 23 or minutes > 59:
+                raise ValueError
+            delta = timedelta(hours=hours, minutes=minutes)
+            value = value.replace(tzinfo=timezone(delta if offset[0] == "+" else -delta))
+        else:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise ValueError(f"Not a valid time (year 1 to 9999, UTC): {text[:40]!r}.") from None
 
 
 class QueryIntegerField(serializers.IntegerField):

@@ -12,7 +12,7 @@ from django.db import transaction
 from rest_framework import exceptions, mixins, viewsets
 from rest_framework.permissions import IsAuthenticated
 
-from core.api.filters import QueryFilterBackend, StrictOrderingFilter
+from core.api.filters import QueryFilterBackend, StrictOrderingFilter, multi_valued
 from core.api.pagination import EnvelopePagination
 from core.api.params import CommonParamsSerializer, TenantScope, resolve_scope
 from core.api.permissions import RolePermission
@@ -97,6 +97,14 @@ class TenantReadOnlyViewSet(
             known |= frozenset(cls.filterset_class.base_filters)
         return known
 
+    @classmethod
+    @functools.cache
+    def repeatable_parameters(cls, action: str | None) -> frozenset[str]:
+        """The filters of ``action`` that take several values ("any of")."""
+        if action not in FILTERED_ACTIONS:
+            return frozenset()
+        return multi_valued(getattr(cls, "filterset_class", None))
+
     def _check_parameter_names(self, request) -> None:
         """Unknown parameters, and parameters given twice (which value was meant?), are 400s."""
         known = self.known_parameters(self.action)
@@ -106,7 +114,12 @@ class TenantReadOnlyViewSet(
                 {name: [f"Unknown query parameter; allowed: {', '.join(sorted(known))}."]
                  for name in unknown}
             )  # fmt: skip
-        repeated = sorted(name for name, values in request.query_params.lists() if len(values) > 1)
+        repeatable = self.repeatable_parameters(self.action)
+        repeated = sorted(
+            name
+            for name, values in request.query_params.lists()
+            if len(values) > 1 and name not in repeatable
+        )
         if repeated:
             raise exceptions.ValidationError(
                 {name: ["Given more than once; give it once."] for name in repeated}
