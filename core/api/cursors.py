@@ -23,12 +23,15 @@ from django.db.models import Q
 from rest_framework import exceptions
 
 PARAMETER = "cursor"
+SYNC_PARAMETER = "sync"
 # Parameters that do not change which rows a list holds or in what order.
-NOT_FINGERPRINTED = frozenset({PARAMETER, "limit", "offset", "include_ml_fields", "format"})
+NOT_FINGERPRINTED = frozenset(
+    {PARAMETER, SYNC_PARAMETER, "limit", "offset", "include_ml_fields", "format"}
+)
 
 
-def _invalid(reason: str) -> exceptions.ValidationError:
-    return exceptions.ValidationError({PARAMETER: [reason]})
+def _invalid(reason: str, parameter: str = PARAMETER) -> exceptions.ValidationError:
+    return exceptions.ValidationError({parameter: [reason]})
 
 
 @dataclass(frozen=True)
@@ -66,19 +69,27 @@ def cursor_encode(cursor: Cursor) -> str:
 
 
 def cursor_decode(
-    token: str, *, model: type[models.Model], ordering: Sequence[str], fingerprint: str
+    token: str,
+    *,
+    model: type[models.Model],
+    ordering: Sequence[str],
+    fingerprint: str,
+    parameter: str = PARAMETER,
 ) -> Cursor:
-    """Read a token made for this list (same ordering and filters); a 400 naming ``cursor`` else."""
+    """Read a token made for this list (same ordering and filters); a 400 naming ``parameter``
+    (the query parameter that carried it) else."""
+    malformed = f"Malformed {parameter} token: use the one a previous page gave."
     try:
         document = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         raw_ordering, raw_values = tuple(document["o"]), document["v"]
         position, token_fingerprint = document["p"], document["f"]
     except (binascii.Error, ValueError, TypeError, KeyError, orjson.JSONDecodeError):
-        raise _invalid("Malformed cursor: use the next_cursor of a previous page.") from None
+        raise _invalid(malformed, parameter) from None
     if raw_ordering != tuple(ordering) or token_fingerprint != fingerprint:
         raise _invalid(
-            "This cursor belongs to another listing (other filters or ordering); "
-            "start again without a cursor value."
+            f"This {parameter} token belongs to another listing (other filters or ordering); "
+            f"start again with an empty {parameter} value.",
+            parameter,
         )
     if (
         not isinstance(raw_values, list)
@@ -87,14 +98,14 @@ def cursor_decode(
         or isinstance(position, bool)
         or not 0 <= position < 2**63
     ):
-        raise _invalid("Malformed cursor: use the next_cursor of a previous page.")
+        raise _invalid(malformed, parameter)
     values = []
     for term, raw in zip(ordering, raw_values, strict=True):
         field = model._meta.get_field(term.lstrip("-"))
         try:
             values.append(None if raw is None else field.to_python(raw))
         except (DjangoValidationError, TypeError, ValueError):
-            raise _invalid("Malformed cursor: use the next_cursor of a previous page.") from None
+            raise _invalid(malformed, parameter) from None
     return Cursor(tuple(ordering), tuple(values), position, fingerprint)
 
 

@@ -3,6 +3,12 @@
 Pages are chosen by ``offset`` or, for deep pages, by an opaque ``cursor`` (``core.api.cursors``):
 ``?cursor=`` (empty) starts at the top, and each page of a cursor listing carries the
 ``next_cursor`` to pass on (null on the last page). ``total_count`` is always exact.
+
+A sync listing (``?sync=``, empty to begin) serves the rows in the order their changes committed
+(``core.changes``), and each page carries ``next_sync``: a token that never runs out. ``more``
+says whether another page is ready now; once it is false, keep the token and come back later
+for what changed since. With ``include_deleted=true`` soft-deleted rows come too, as tombstones
+(``active: false``), so a copy can apply deletes.
 """
 
 from __future__ import annotations
@@ -11,13 +17,21 @@ from collections.abc import Callable, Sequence
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
+from rest_framework import exceptions
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
 from core.api import cursors
 from core.api.params import page_params_serializer, validate_query
 from core.api.rows import Fetched
+from core.changes import HORIZON_SQL
 from core.db.query_shape import SqlExpression, ordering_terms
+
+# A sync listing's order: the transaction that last wrote each row, then the row.
+SYNC_ORDERING = ("change_xid", "id")
+# Parameters a sync listing has no use for: its order is fixed and its token says where it is.
+NOT_WITH_SYNC = ("ordering", cursors.PARAMETER, "offset")
 
 # Fetches a window of a queryset: its items, the values of ``key_fields`` of each row, and the
 # list's total when the given SQL for it could be selected with the rows.
@@ -48,6 +62,7 @@ class EnvelopePagination(BasePagination):
     ml_fields = True
     extra_schema: dict = {}
     next_cursor: str | None = None
+    sync_mode = False
 
     def paginate_queryset(self, queryset: QuerySet, request, view=None) -> list:
         return self.paginate(queryset, request, view, fetch=fetch_instances)
@@ -68,7 +83,10 @@ class EnvelopePagination(BasePagination):
         self.extra = view.list_envelope_extra()
         if self.ml_fields:
             self.extra["ml_fields_included"] = view.scope.include_ml_fields
+        self.sync_mode = cursors.SYNC_PARAMETER in request.query_params
         self.cursor_mode = cursors.PARAMETER in request.query_params
+        if self.sync_mode:
+            return self._sync_page(queryset, request, view, fetch)
         if self.cursor_mode:
             return self._cursor_page(queryset, request, view, fetch, skip=params["offset"])
         self.offset = params["offset"]
@@ -124,6 +142,51 @@ class EnvelopePagination(BasePagination):
         self.total_count = view.count_rows(queryset) if total is None else total
         return page
 
+    def _sync_page(self, queryset: QuerySet, request, view, fetch: PageFetcher) -> list:
+        """The next page of changes after the ``sync`` token (from the start when empty).
+
+        Only rows stamped below the reading snapshot's ``xmin`` are served: every transaction
+        below it has ended, so no row can later appear before the token (``core.changes``).
+        """
+        given = [name for name in NOT_WITH_SYNC if name in request.query_params]
+        if given:
+            raise exceptions.ValidationError(
+                {
+                    name: ["Not with sync: a sync listing is in change order, and its token "
+                           "says where the next page starts."]
+                    for name in given
+                }
+            )  # fmt: skip
+        model = queryset.model
+        fingerprint = cursors.query_fingerprint(
+            request.query_params, listing=f"sync:{self.list_key}:{view.scope.client_id}"
+        )
+        total_sql = view.count_sql(queryset)
+        total_of = queryset
+        queryset = queryset.order_by(*SYNC_ORDERING).filter(change_xid__lt=RawSQL(HORIZON_SQL, ()))
+        token, last, self.offset = request.query_params[cursors.SYNC_PARAMETER], (0, 0), 0
+        if token:
+            cursor = cursors.cursor_decode(
+                token,
+                model=model,
+                ordering=SYNC_ORDERING,
+                fingerprint=fingerprint,
+                parameter=cursors.SYNC_PARAMETER,
+            )
+            queryset = queryset.filter(cursors.keyset_filter(model, cursor))
+            last, self.offset = cursor.values, cursor.position
+        # One row more than the page tells whether another page is ready.
+        page, keys, total = fetch(queryset[: self.limit + 1], SYNC_ORDERING, total_sql)
+        self.more = len(page) > self.limit
+        page = page[: self.limit]
+        if page:
+            last = keys[len(page) - 1]
+        self.next_sync = cursors.cursor_encode(
+            cursors.Cursor(SYNC_ORDERING, tuple(last), self.offset + len(page), fingerprint)
+        )
+        self.total_count = view.count_rows(total_of) if total is None else total
+        return page
+
     def get_paginated_response(self, data) -> Response:
         body = {
             self.list_key: data,
@@ -133,7 +196,10 @@ class EnvelopePagination(BasePagination):
             "limit": self.limit,
             **self.extra,
         }
-        if self.cursor_mode:
+        if self.sync_mode:
+            body["next_sync"] = self.next_sync
+            body["more"] = self.more
+        elif self.cursor_mode:
             body["next_cursor"] = self.next_cursor
         return Response(body)
 
@@ -156,6 +222,16 @@ class EnvelopePagination(BasePagination):
                     "nullable": True,
                     "description": "Only when the request had ?cursor=: pass it as ?cursor= "
                     "for the next page; null on the last page.",
+                },
+                "next_sync": {
+                    "type": "string",
+                    "description": "Only when the request had ?sync=: pass it as ?sync= for the "
+                    "next page, or keep it and come back later for what changed since.",
+                },
+                "more": {
+                    "type": "boolean",
+                    "description": "Only when the request had ?sync=: whether another page is "
+                    "ready now.",
                 },
             },
         }
@@ -188,5 +264,21 @@ class EnvelopePagination(BasePagination):
                 "description": "Keyset paging, fast at any depth: empty for the first page, "
                 "then the previous page's next_cursor (an opaque token).",
                 "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$"},
+            },
+            {
+                "name": cursors.SYNC_PARAMETER,
+                "in": "query",
+                "required": False,
+                "description": "Incremental sync: empty to begin, then the previous page's "
+                "next_sync. Rows come in the order their changes committed; a row changed again "
+                "comes again. Not with ordering, cursor or offset.",
+                "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$"},
+            },
+            {
+                "name": "include_deleted",
+                "in": "query",
+                "required": False,
+                "description": "Include soft-deleted rows, as tombstones (active: false).",
+                "schema": {"type": "boolean", "default": False},
             },
         ]

@@ -34,6 +34,12 @@ class CommonParamsSerializer(ClientParamSerializer):
     )
 
 
+class ListParamsSerializer(serializers.Serializer):
+    """``include_deleted``, which lists accept: soft-deleted rows too (``active: false``)."""
+
+    include_deleted = QueryBooleanField(required=False, default=False)
+
+
 @functools.cache
 def page_params_serializer(*, default_limit: int, max_limit: int) -> type[serializers.Serializer]:
     """A serializer for ``limit`` (1..max_limit) and ``offset`` (>= 0)."""

@@ -14,7 +14,13 @@ from rest_framework.permissions import IsAuthenticated
 
 from core.api.filters import QueryFilterBackend, StrictOrderingFilter, multi_valued
 from core.api.pagination import EnvelopePagination
-from core.api.params import CommonParamsSerializer, TenantScope, resolve_scope
+from core.api.params import (
+    CommonParamsSerializer,
+    ListParamsSerializer,
+    TenantScope,
+    resolve_scope,
+    validate_query,
+)
 from core.api.permissions import RolePermission
 from core.api.rows import row_plan
 from core.counts import counter_sql, tenant_rows_count
@@ -24,7 +30,7 @@ from core.services import tenant_row_soft_delete
 COMMON_PARAMETERS = frozenset({"format", *CommonParamsSerializer().fields})
 # Query parameters an action takes besides the common ones and (``filtered``) the filters.
 ACTION_PARAMETERS = {
-    "list": frozenset({"limit", "offset", "cursor", "ordering"}),
+    "list": frozenset({"limit", "offset", "cursor", "ordering", "sync", "include_deleted"}),
     "similar": frozenset({"limit"}),
 }
 FILTERED_ACTIONS = frozenset({"list", "similar_search"})
@@ -45,6 +51,8 @@ class TenantReadOnlyViewSet(
     lookup_value_regex = r"[0-9]{1,18}"
     scope: TenantScope
     documents_common_parameters = True
+    # Lists with ?include_deleted=true: soft-deleted rows too.
+    include_deleted = False
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -129,19 +137,29 @@ class TenantReadOnlyViewSet(
         if getattr(self, "swagger_fake_view", False):
             return super().get_queryset().none()
         # A copy: the shared queryset itself is never run (it would keep its rows).
-        return self.client_rows(self.scope.client_id, self.scope.include_ml_fields).all()
+        scope = self.scope
+        return self.client_rows(
+            scope.client_id, scope.include_ml_fields, self.include_deleted
+        ).all()
 
     @classmethod
     @functools.lru_cache(maxsize=4096)
-    def client_rows(cls, client_id: int, include_ml_fields: bool):
-        """The client's active rows (a queryset, built once per client and copied per request)."""
-        queryset = cls.queryset.filter(client_id=client_id, active=True)
+    def client_rows(cls, client_id: int, include_ml_fields: bool, include_deleted: bool):
+        """The client's active rows (and deleted ones with ``include_deleted``): a queryset,
+        built once per client and copied per request."""
+        rows = (
+            {"client_id": client_id}
+            if include_deleted
+            else {"client_id": client_id, "active": True}
+        )
+        queryset = cls.queryset.filter(**rows)
         if cls.has_ml_fields() and not include_ml_fields:
             queryset = queryset.defer("embedding")
         return queryset
 
     def list(self, request, *args, **kwargs):
         """One page: from plain rows when the serializer allows it (``core.api.rows``)."""
+        self.include_deleted = validate_query(request, ListParamsSerializer)["include_deleted"]
         queryset = self.filter_queryset(self.get_queryset())
         plan = row_plan(self.get_serializer_class(), self.scope.include_ml_fields)
         if plan is not None:

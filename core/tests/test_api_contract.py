@@ -249,7 +249,7 @@ def test_the_shared_per_client_queryset_is_never_run(api, admin_a, tenant_a):
     client = api(admin_a)
     assert client.get("/api/issues", {"priority": "High"}).json()["total_count"] == 1
     assert client.get("/api/issues", {"limit": 1}).json()["count"] == 1
-    shared = IssueViewSet.client_rows(tenant_a.pk, False)
+    shared = IssueViewSet.client_rows(tenant_a.pk, False, False)
     assert shared._result_cache is None
     # Filters went to the request's copy, never into the shared queryset.
     assert str(shared.query) == str(Issue.objects.filter(client_id=tenant_a.pk, active=True)
