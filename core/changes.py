@@ -5,7 +5,8 @@ model's ``Meta.triggers``) that, on every INSERT and UPDATE, whoever runs it (th
 an ETL job's plain SQL):
 
 - stamps the row with the 64-bit id of the writing transaction (``pg_current_xact_id()``);
-- sets ``last_updated_at`` to the transaction's time when the UPDATE did not set it itself.
+- sets ``last_updated_at`` to the statement's time when the UPDATE did not set it itself (the
+  clock the column's default reads too: Django's ``Now()`` is ``STATEMENT_TIMESTAMP()``).
 
 Why a transaction id and not a timestamp: a sync listing ordered by ``last_updated_at`` would skip
 rows. A transaction that began at 10:00:00 may commit at 10:00:05, after a reader was served
@@ -27,7 +28,7 @@ STAMP_TRIGGER = "row_stamps"
 _STAMP = """
     NEW.change_xid := pg_current_xact_id()::text::bigint;
     IF TG_OP = 'UPDATE' AND NEW.last_updated_at IS NOT DISTINCT FROM OLD.last_updated_at THEN
-        NEW.last_updated_at := now();
+        NEW.last_updated_at := statement_timestamp();
     END IF;
     RETURN NEW;
 """

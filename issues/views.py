@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.api.bulk import BulkUpsertMixin
 from core.api.similarity import SimilarityMixin
 from core.api.viewsets import TenantViewSet
 from issues.filters import IssueFilter
@@ -12,7 +13,7 @@ from issues.selectors import issue_stats
 from issues.serializers import IssueSerializer, IssueStatsSerializer
 
 
-class IssueViewSet(SimilarityMixin, TenantViewSet):
+class IssueViewSet(SimilarityMixin, BulkUpsertMixin, TenantViewSet):
     """Issues of the caller's client."""
 
     queryset = Issue.objects.all()

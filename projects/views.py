@@ -1,5 +1,6 @@
 """Project endpoints."""
 
+from core.api.bulk import BulkUpsertMixin
 from core.api.similarity import SimilarityMixin
 from core.api.viewsets import TenantViewSet
 from projects.filters import ProjectFilter
@@ -7,7 +8,7 @@ from projects.models import Project
 from projects.serializers import ProjectSerializer
 
 
-class ProjectViewSet(SimilarityMixin, TenantViewSet):
+class ProjectViewSet(SimilarityMixin, BulkUpsertMixin, TenantViewSet):
     """Projects of the caller's client."""
 
     queryset = Project.objects.all()

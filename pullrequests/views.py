@@ -1,5 +1,6 @@
 """Pull request endpoints."""
 
+from core.api.bulk import BulkUpsertMixin
 from core.api.similarity import SimilarityMixin
 from core.api.viewsets import TenantViewSet
 from pullrequests.filters import PullRequestFilter
@@ -7,7 +8,7 @@ from pullrequests.models import PullRequest
 from pullrequests.serializers import PullRequestSerializer
 
 
-class PullRequestViewSet(SimilarityMixin, TenantViewSet):
+class PullRequestViewSet(SimilarityMixin, BulkUpsertMixin, TenantViewSet):
     """Pull requests of the caller's client."""
 
     queryset = PullRequest.objects.all()

@@ -3,18 +3,24 @@
 from rest_framework import exceptions
 from rest_framework.permissions import IsAuthenticated
 
+from core.api.bulk import BulkUpsertMixin
 from core.api.permissions import RolePermission
 from core.api.similarity import SimilarityMixin
 from core.api.viewsets import TenantViewSet
 from users import policy
+from users.authentication import forget_tokens
 from users.filters import UserFilter
 from users.models import User
 from users.permissions import UserManagementPermission
 from users.serializers import UserSerializer
 
 
-class UserViewSet(SimilarityMixin, TenantViewSet):
+class UserViewSet(SimilarityMixin, BulkUpsertMixin, TenantViewSet):
     """Users of the caller's client."""
+
+    # Passwords are set one user at a time (each is hashed on purpose slowly).
+    bulk_excluded_fields = ("password",)
+    bulk_key_normalizers = {"email": str.lower}
 
     queryset = User.objects.all()
     serializer_class = UserSerializer
@@ -22,6 +28,11 @@ class UserViewSet(SimilarityMixin, TenantViewSet):
     permission_classes = (IsAuthenticated, RolePermission, UserManagementPermission)
     list_key = "users"
     ordering_fields = ("created_at", "last_updated_at", "id", "email", "role")
+
+    def bulk_written(self, *, created: list[int], updated: list[User]) -> None:
+        # As a saved user does (users.authentication): tokens verified again everywhere.
+        if updated:
+            forget_tokens(sender=User, using="default")
 
     def perform_destroy(self, instance: User) -> None:
         # The permission asked already (has_object_permission); asked again where the row is

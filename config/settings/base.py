@@ -269,6 +269,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets sharing a field name ("status") get names of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "PullRequestStatusEnum": "pullrequests.models.PullRequestStatus",
+        "BulkRowStatusEnum": "core.api.bulk.STATUSES",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.api.schema.add_error_responses",

@@ -154,4 +154,9 @@ def strict_request_bodies(result: dict, generator, request, public) -> dict:
             component = schemas.get(reference.rsplit("/", 1)[-1])
             if component is not None and component.get("type") == "object":
                 component["additionalProperties"] = False
+                # The rows of a bulk body are held to their fields too.
+                for prop in component.get("properties", {}).values():
+                    row = schemas.get(prop.get("items", {}).get("$ref", "").rsplit("/", 1)[-1])
+                    if row is not None and row.get("type") == "object":
+                        row["additionalProperties"] = False
     return result

@@ -42,6 +42,12 @@ class TenantRelatedField(serializers.PrimaryKeyRelatedField):
             self.fail("incorrect_type", data_type=type(data).__name__)
         if isinstance(data, int) and not 0 < data < 2**63:
             self.fail("does_not_exist", pk_value=data)
+        # Rows looked up beforehand for many values at once (a bulk write).
+        known = self.context.get("related_rows", {}).get(self.queryset.model)
+        if known is not None:
+            if data not in known:
+                self.fail("does_not_exist", pk_value=data)
+            return known[data]
         try:
             return super().to_internal_value(data)
         except serializers.ValidationError:
@@ -54,6 +60,12 @@ class TenantRelatedField(serializers.PrimaryKeyRelatedField):
         super().fail(key, **kwargs)
 
 
+def unknown_field_message(serializer: serializers.Serializer) -> str:
+    """What a body field ``serializer`` does not know is told."""
+    writable = sorted(name for name, field in serializer.fields.items() if not field.read_only)
+    return f"Unknown field; the writable fields are: {', '.join(writable)}."
+
+
 class KnownFieldsOnly:
     """A body field the serializer does not know is a 400 naming it, not silently dropped
     (read-only fields are known: a client may send back what it read)."""
@@ -63,10 +75,7 @@ class KnownFieldsOnly:
             known = {*self.fields, *getattr(getattr(self, "Meta", None), "fields", ())}
             unknown = [name for name in data if name not in known]
             if unknown:
-                writable = sorted(
-                    name for name, field in self.fields.items() if not field.read_only
-                )
-                message = f"Unknown field; the writable fields are: {', '.join(writable)}."
+                message = unknown_field_message(self)
                 raise serializers.ValidationError({name: [message] for name in unknown})
         return super().to_internal_value(data)
 

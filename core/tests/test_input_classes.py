@@ -189,12 +189,24 @@ def base_body(operation: Operation) -> dict:
     prefix = operation.path.split("/")[2]
     if operation.method == "PATCH":
         return {}
-    return {
+    row = {
         "issues": {"key": f"GEN-{n}", "summary": "generated"},
         "projects": {"key": f"GEN{n}", "name": "generated"},
         "pull-requests": {"repository": "org/generated", "number": n, "name": "generated"},
         "users": {"email": f"generated{n}@example.test"},
     }.get(prefix, {})
+    return {"rows": [row]} if _bulk(operation) else row
+
+
+def _bulk(operation: Operation) -> bool:
+    return operation.path.endswith("/bulk/")
+
+
+def bulk_row_fields(operation: Operation) -> dict[str, dict]:
+    """The properties of one row of a bulk operation (resolved schemas)."""
+    from core.tests.schema_operations import _resolve
+
+    return _resolve(operation.body["rows"]["items"])["properties"]
 
 
 def with_raw(body: dict, name: str, literal: str) -> str:
@@ -363,6 +375,46 @@ def test_parameter_grammar_on_every_query_parameter(world):
                 recorder.check(response, f"{operation} cursor ?ordering={value!r}")
                 if response.status_code != 400:
                     recorder.broken.append(f"{operation} cursor ordering={value!r}")
+    recorder.finish()
+
+
+def test_bulk_rows_get_every_field_checked(world):
+    """The parser limits and the numeric coercion of single writes, inside bulk rows: each bad
+    value is its row's error naming the field (per-row mode), never a 500 or a written row."""
+    from core.tests.schema_operations import _resolve
+
+    recorder = Recorder("bulk rows")
+    client = world["client"]
+    shapes = ["[" * 3000 + "]" * 3000, '{"a":' * 100 + "1" + "}" * 100, '"\\ud800"']
+    for operation in operations():
+        if not _bulk(operation):
+            continue
+        target = url(operation, world)
+        for name, node in bulk_row_fields(operation).items():
+            schema = _resolve(node)
+            if schema.get("readOnly"):
+                continue
+            refused = list(shapes)  # each is the row's error, or the parser's 400
+            checked = []  # each must not break the service (some are valid numbers)
+            if name == "embedding":
+                for literal in NUMBER_LITERALS:
+                    numbers = [json.dumps(x) for x in VECTOR]
+                    numbers[7] = literal
+                    checked.append("[" + ",".join(numbers) + "]")
+            elif _numeric(schema):
+                refused += (
+                    NON_INTEGER_LITERALS if "integer" in _types(schema) else NON_NUMBER_LITERALS
+                )
+            for literal in [*refused, *checked]:
+                row = with_raw(base_body(operation)["rows"][0], name, literal)
+                response = send(client, operation, target, f'{{"atomic": false, "rows": [{row}]}}')
+                what = f"{operation} row {name}={literal[:20]!r}"
+                recorder.check(response, what)
+                if literal in checked or (response.status_code == 400 and literal in shapes):
+                    continue
+                result = response.json()["results"][0] if response.status_code == 200 else {}
+                if result.get("status") != "invalid" or name not in result.get("errors", {}):
+                    recorder.broken.append(f"{what}: {response.status_code} {result}")
     recorder.finish()
 
 

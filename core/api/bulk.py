@@ -1,0 +1,635 @@
+"""Bulk upsert by natural key: ``POST /api/<resource>/bulk`` (``BulkUpsertMixin``).
+
+One request carries up to ``MAX_ROWS`` rows. Each row names its item by its natural key within
+the caller's client (derived from the model's unique constraint on ``client`` + columns among
+active rows: an issue's ``key``, a pull request's ``repository`` + ``number``, a user's
+``email``) and is, in order of the answer's ``results``:
+
+- ``created``: no active item had the key; the row is inserted (missing fields take their
+  defaults, as for ``POST``);
+- ``updated``: the item exists and the row changes it; only the fields the row gives are written
+  (as for ``PATCH``);
+- ``unchanged``: the item already holds every value the row gives; nothing is written (its
+  ``last_updated_at`` and sync position stay);
+- ``invalid``: the row's ``errors``, by field, in the words of a single write.
+
+``atomic`` (default true) makes the request all-or-nothing: one invalid row is a 400 naming the
+row and field, and nothing is written. With ``atomic: false`` the valid rows are written and the
+invalid ones reported. A soft-deleted item is never revived: a row with its key creates a new
+item, as ``POST`` would.
+
+Rows are checked by the resource's own serializer fields and ``validate_<field>`` methods, so a
+row is refused exactly when a single write of it would be; references may be given by id
+(``project_id``) or by natural key (``project_key``). The client is always the caller's. The items
+concerned are locked for the transaction; concurrent bulk writes of the same keys wait for each
+other, and a key created concurrently by another request turns into an update on a retry.
+Writes are one ``INSERT`` and one ``UPDATE`` of all rows (``jsonb_to_recordset``), so triggers
+(counts, change stamps) run once per statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import orjson
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import connections, models, router, transaction
+from django.db.models import Q
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from pgvector.django import VectorField
+from rest_framework import exceptions, serializers
+from rest_framework.decorators import action
+from rest_framework.fields import SkipField, get_error_detail
+from rest_framework.response import Response
+
+from core.api.serializers import TenantRelatedField, unknown_field_message
+from core.api.similarity import EmbeddingInputField
+from core.fields import EMBEDDING_COLUMN
+from core.similarity import EmbeddingError, embedding_validate
+
+MAX_ROWS = 1000
+ENVELOPE_FIELDS = frozenset({"rows", "atomic"})
+MEMO_TYPES = (str, int, float, bool, type(None))
+STATUSES = ("created", "updated", "unchanged", "invalid")
+
+
+class Conflicted(Exception):
+    """A key was created by a concurrent request between the lookup and the insert."""
+
+
+def natural_key(model: type[models.Model]) -> tuple[str, ...]:
+    """The columns that identify an active row within its client: those of the model's unique
+    constraint on ``client`` plus columns, among active rows (empty: no natural key)."""
+    for constraint in model._meta.constraints:
+        if (
+            isinstance(constraint, models.UniqueConstraint)
+            and constraint.fields[:1] == ("client",)
+            and len(constraint.fields) > 1
+            and constraint.condition == Q(active=True)
+        ):
+            return tuple(constraint.fields[1:])
+    return ()
+
+
+def key_references(model: type[models.Model]) -> dict[str, tuple[models.ForeignKey, str]]:
+    """Row fields that name a related item by its natural key: ``<relation>_<key column>`` for
+    every foreign key to a model with a one-column natural key (an issue's ``project_key``)."""
+    references = {}
+    for model_field in model._meta.concrete_fields:
+        if isinstance(model_field, models.ForeignKey):
+            key = natural_key(model_field.related_model)
+            if len(key) == 1:
+                references[f"{model_field.name}_{key[0]}"] = (model_field, key[0])
+    return references
+
+
+def _failed(error: exceptions.APIException) -> list:
+    detail = error.detail
+    return detail if isinstance(detail, list | dict) else [str(detail)]
+
+
+class BulkRowBase:
+    """What the bulk row serializer of a resource adds to the resource's serializer: the
+    embedding as input, and validation of it."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields[EMBEDDING_COLUMN] = EmbeddingInputField(required=False, allow_null=True)
+
+    def validate_embedding(self, value):
+        if value is None:
+            return None
+        try:
+            return embedding_validate(value)
+        except EmbeddingError as error:
+            raise serializers.ValidationError(str(error)) from None
+
+
+def bulk_row_serializer(base: type[serializers.ModelSerializer], excluded: tuple[str, ...]):
+    """The serializer of one bulk row of ``base``'s resource: its fields, all optional but the
+    natural key, the references by natural key, and the embedding; without ``excluded``."""
+    model = base.Meta.model
+    key = natural_key(model)
+    references = key_references(model)
+    fields = tuple(name for name in base.Meta.fields if name not in excluded)
+    declared = {
+        name: serializers.CharField(
+            required=False,
+            allow_null=True,
+            max_length=model_field.related_model._meta.get_field(column).max_length,
+            help_text=f"The {model_field.name}'s {column}, instead of {model_field.attname}.",
+        )
+        for name, (model_field, column) in references.items()
+    }
+    optional = {
+        name: {"required": False}
+        for name in fields
+        if name not in key and name not in base._declared_fields
+    }
+    meta = type(
+        "Meta",
+        (base.Meta,),
+        {
+            "fields": (*fields, *references),
+            "extra_kwargs": {**getattr(base.Meta, "extra_kwargs", {}), **optional},
+        },
+    )
+    name = f"{base.__name__.removesuffix('Serializer')}BulkRow"
+    return type(name, (BulkRowBase, base), {"Meta": meta, **declared, "__doc__": "One row."})
+
+
+@dataclass
+class RowOutcome:
+    status: str = "invalid"
+    id: int | None = None
+    errors: dict = field(default_factory=dict)
+    attrs: dict = field(default_factory=dict)
+    instance: models.Model | None = None
+    key: tuple = ()
+
+
+class RowValidator:
+    """Validates rows with a serializer's own fields and ``validate_<field>`` methods.
+
+    DRF's ``Serializer.to_internal_value`` visits every writable field of every row (raising
+    ``SkipField`` for each absent one); this visits the fields a row gives, and remembers the
+    result of a field for a scalar value it has seen in this request (a status, an assignee):
+    fields do not depend on the row, only the ``validate_<field>`` methods may (they run per row,
+    with ``serializer.instance`` set to the row's item).
+    """
+
+    def __init__(
+        self,
+        serializer: serializers.ModelSerializer,
+        required: list[str],
+        excluded: tuple[str, ...] = (),
+    ) -> None:
+        self.serializer = serializer
+        self.excluded = excluded
+        fields = serializer.fields
+        self.writable = {name: f for name, f in fields.items() if not f.read_only}
+        self.known = {*fields, *serializer.Meta.fields}
+        self.required = required
+        self.methods = {
+            name: getattr(serializer, f"validate_{name}")
+            for name in self.writable
+            if hasattr(serializer, f"validate_{name}")
+        }
+        self.memo: dict = {}
+
+    def field_value(self, name: str, value):
+        """``value`` validated by the field ``name`` (raises ValidationError)."""
+        key = (name, type(value), value) if isinstance(value, MEMO_TYPES) else None
+        if key is not None and key in self.memo:
+            validated, error = self.memo[key]
+            if error is not None:
+                raise serializers.ValidationError(error)
+            return validated
+        try:
+            validated = self.writable[name].run_validation(value)
+        except serializers.ValidationError as error:
+            if key is not None:
+                self.memo[key] = (None, error.detail)
+            raise
+        if key is not None:
+            self.memo[key] = (validated, None)
+        return validated
+
+    def validate(self, row: Mapping, instance: models.Model | None) -> tuple[dict, dict]:
+        """The validated attributes of ``row`` (a change of ``instance``, or a new item when
+        None) and its errors by field."""
+        serializer = self.serializer
+        serializer.instance = instance
+        serializer.partial = instance is not None
+        attrs, errors = {}, {}
+        for name, value in row.items():
+            writable = self.writable.get(name)
+            if name in self.excluded:
+                errors[name] = ["Not accepted in bulk rows: set it one item at a time."]
+                continue
+            if writable is None:
+                if name not in self.known:
+                    errors[name] = [unknown_field_message(serializer)]
+                continue
+            try:
+                validated = self.field_value(name, value)
+                method = self.methods.get(name)
+                if method is not None:
+                    validated = method(validated)
+            except SkipField:
+                continue
+            except DjangoValidationError as error:
+                errors[name] = get_error_detail(error)
+            except exceptions.APIException as error:  # 400s, and a 403 or 409 of a validator
+                errors[name] = _failed(error)
+            else:
+                attrs[writable.source] = validated
+        if instance is None:
+            for name in self.required:
+                if name not in row:
+                    errors[name] = [str(self.writable[name].error_messages["required"])]
+        if not errors:
+            try:
+                attrs = serializer.validate(attrs)
+            except exceptions.APIException as error:
+                detail = error.detail
+                errors = (
+                    detail if isinstance(detail, dict) else {"non_field_errors": _failed(error)}
+                )
+        return attrs, errors
+
+
+def _column_values(model: type[models.Model], attrs: dict) -> dict[str, object]:
+    """Validated attributes as column values (a related item as its id)."""
+    values = {}
+    for name, value in attrs.items():
+        model_field = model._meta.get_field(name)
+        if isinstance(model_field, models.ForeignKey) and isinstance(value, models.Model):
+            value = value.pk
+        values[model_field.attname] = value
+    return values
+
+
+def _same(model_field: models.Field, stored: object, given: object) -> bool:
+    if isinstance(model_field, VectorField):
+        if stored is None or given is None:
+            return stored is None and given is None
+        return bool(np.array_equal(np.asarray(stored, np.float32), np.asarray(given, np.float32)))
+    return stored == given
+
+
+class BulkUpsert:
+    """One bulk request of a viewset (see the module's docstring)."""
+
+    def __init__(self, view, rows: list, *, atomic: bool) -> None:
+        self.view = view
+        self.rows = rows
+        self.atomic = atomic
+        self.model = view.queryset.model
+        self.key = natural_key(self.model)
+        self.references = key_references(self.model)
+        self.client_id = view.scope.client_id
+        self.alias = router.db_for_write(self.model)  # records the write (read-your-writes)
+        self.outcomes = [RowOutcome() for _ in rows]
+
+    # The steps, in order.
+
+    def run(self) -> list[RowOutcome]:
+        for attempt in range(3):
+            try:
+                with transaction.atomic(using=self.alias):
+                    self.outcomes = [RowOutcome() for _ in self.rows]
+                    self._validate()
+                    if self.atomic and any(o.errors for o in self.outcomes):
+                        raise exceptions.ValidationError(
+                            {
+                                "rows": {
+                                    str(i): o.errors
+                                    for i, o in enumerate(self.outcomes)
+                                    if o.errors
+                                }
+                            }
+                        )
+                    self._write()
+                return self.outcomes
+            except Conflicted:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _validate(self) -> None:
+        view = self.view
+        serializer_class = view.bulk_row_serializer_class
+        context = {**view.get_serializer_context(), "related_rows": {}, "include_ml_fields": True}
+        serializer = serializer_class(context=context)
+        base_fields = view.get_serializer_class()(context=context).fields
+        required = [
+            name
+            for name, f in base_fields.items()
+            if f.required and not f.read_only
+            if name in serializer.fields
+        ]
+        validator = RowValidator(serializer, required, view.bulk_excluded_fields)
+        keys = self._keys(validator)
+        self._prefetch_related(serializer, context["related_rows"])
+        referenced = self._resolve_references(validator)
+        existing = self._existing(keys)
+        for index, (row, outcome) in enumerate(zip(self.rows, self.outcomes, strict=True)):
+            if outcome.errors:
+                continue
+            instance = existing.get(outcome.key)
+            if instance is not None:
+                refused = self._refused(instance)
+                if refused:
+                    outcome.errors = {"non_field_errors": [refused]}
+                    continue
+            given = {name: value for name, value in row.items() if name not in self.references}
+            attrs, errors = validator.validate(given, instance)
+            errors.update(referenced.get(index, {}).get("errors", {}))
+            if errors:
+                outcome.errors = errors
+                continue
+            attrs.update(referenced.get(index, {}).get("attrs", {}))
+            outcome.attrs = _column_values(self.model, attrs)
+            outcome.instance = instance
+            if instance is None:
+                outcome.status = "created"
+            else:
+                outcome.id = instance.pk
+                changed = {
+                    column: value
+                    for column, value in outcome.attrs.items()
+                    if not _same(
+                        self.model._meta.get_field(column), getattr(instance, column), value
+                    )
+                }
+                outcome.attrs = changed
+                outcome.status = "updated" if changed else "unchanged"
+
+    def _keys(self, validator: RowValidator) -> set[tuple]:
+        """Each row's natural key, checked by the key fields; a key given twice is an error."""
+        seen: dict[tuple, int] = {}
+        normalize = getattr(self.view, "bulk_key_normalizers", {})
+        for index, (row, outcome) in enumerate(zip(self.rows, self.outcomes, strict=True)):
+            if not isinstance(row, Mapping):
+                outcome.errors = {
+                    "non_field_errors": [f"Expected an object, got {type(row).__name__}."]
+                }
+                continue
+            parts, errors = [], {}
+            for name in self.key:
+                if name not in row:
+                    errors[name] = ["This field is required: it identifies the item."]
+                    continue
+                try:
+                    value = validator.field_value(name, row[name])
+                except serializers.ValidationError as error:
+                    errors[name] = _failed(error)
+                    continue
+                parts.append(normalize[name](value) if name in normalize else value)
+            if errors:
+                outcome.errors = errors
+                continue
+            outcome.key = tuple(parts)
+            if outcome.key in seen:
+                outcome.errors = {
+                    name: [f"Row {seen[outcome.key]} has the same {' + '.join(self.key)}: "
+                           "give each item once per request."]
+                    for name in self.key
+                }  # fmt: skip
+                continue
+            seen[outcome.key] = index
+        return set(seen)
+
+    def _prefetch_related(self, serializer, related_rows: dict) -> None:
+        """The related items the rows name by id, in one query per relation (the related fields
+        look them up there instead of one query per row)."""
+        for name, related_field in serializer.fields.items():
+            if not isinstance(related_field, TenantRelatedField) or related_field.read_only:
+                continue
+            ids = {
+                row[name]
+                for row in self.rows
+                if isinstance(row, Mapping) and type(row.get(name)) is int and 0 < row[name] < 2**63
+            }
+            model = related_field.queryset.model
+            found = model.objects.using(self.alias).filter(
+                client_id=self.client_id, active=True, pk__in=ids
+            )
+            related_rows[model] = {row.pk: row for row in found} if ids else {}
+
+    def _resolve_references(self, validator: RowValidator) -> dict[int, dict]:
+        """Per row: the related items named by natural key (``project_key``), or errors."""
+        resolved: dict[int, dict] = {}
+        for name, (model_field, column) in self.references.items():
+            wanted: dict[int, str | None] = {}
+            for index, row in enumerate(self.rows):
+                if not isinstance(row, Mapping) or name not in row:
+                    continue
+                entry = resolved.setdefault(index, {"attrs": {}, "errors": {}})
+                if model_field.attname in row or model_field.name in row:
+                    entry["errors"][name] = [f"Give {model_field.attname} or {name}, not both."]
+                    continue
+                try:
+                    wanted[index] = validator.field_value(name, row[name])
+                except serializers.ValidationError as error:
+                    entry["errors"][name] = _failed(error)
+            keys = {value for value in wanted.values() if value is not None}
+            related = model_field.related_model
+            found = {
+                getattr(item, column): item
+                for item in related.objects.using(self.alias).filter(
+                    client_id=self.client_id, active=True, **{f"{column}__in": keys}
+                )
+            } if keys else {}  # fmt: skip
+            for index, value in wanted.items():
+                entry = resolved[index]
+                if value is None:
+                    entry["attrs"][model_field.name] = None
+                elif value in found:
+                    entry["attrs"][model_field.name] = found[value]
+                else:
+                    entry["errors"][name] = [
+                        f"No {related._meta.verbose_name} with {column} {value!r} in your client."
+                    ]
+        return resolved
+
+    def _existing(self, keys: set[tuple]) -> dict[tuple, models.Model]:
+        """The active items with these keys, locked for the transaction (in id order, so that
+        concurrent bulk writes lock in the same order)."""
+        if not keys:
+            return {}
+        queryset = self.model.objects.using(self.alias).filter(
+            client_id=self.client_id, active=True
+        )
+        if len(self.key) == 1:
+            queryset = queryset.filter(**{f"{self.key[0]}__in": [key[0] for key in keys]})
+        else:
+            for position, name in enumerate(self.key):
+                queryset = queryset.filter(**{f"{name}__in": {key[position] for key in keys}})
+        if not any(isinstance(row, Mapping) and EMBEDDING_COLUMN in row for row in self.rows):
+            queryset = queryset.defer(EMBEDDING_COLUMN)
+        found = {}
+        for item in queryset.order_by("pk").select_for_update(of=("self",)):
+            key = tuple(getattr(item, name) for name in self.key)
+            if key in keys:
+                found[key] = item
+        return found
+
+    def _refused(self, instance: models.Model) -> str | None:
+        """Why the caller may not change ``instance`` (the viewset's object permissions)."""
+        try:
+            self.view.check_object_permissions(self.view.request, instance)
+        except exceptions.APIException as error:
+            return str(error.detail)
+        return None
+
+    def _write(self) -> None:
+        creates = [o for o in self.outcomes if o.status == "created"]
+        updates = [o for o in self.outcomes if o.status == "updated"]
+        if creates:
+            self._insert(creates)
+        if updates:
+            self._update(updates)
+        self.view.bulk_written(
+            created=[o.id for o in creates], updated=[o.instance for o in updates]
+        )
+
+    def _recordset(self, columns: list[str], records: list[dict]) -> tuple[str, str]:
+        """``jsonb_to_recordset(...) AS v(...)`` for ``records`` (column -> value), and its JSON."""
+        connection = connections[self.alias]
+        quote = connection.ops.quote_name
+        meta = self.model._meta
+        definitions = ", ".join(
+            f"{quote(column)} {meta.get_field(column).db_type(connection)}"
+            if column != "id" else "id bigint"
+            for column in columns
+        )  # fmt: skip
+        document = orjson.dumps(records, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+        return f"jsonb_to_recordset(%s::jsonb) AS v({definitions})", document
+
+    def _insert(self, creates: list[RowOutcome]) -> None:
+        meta = self.model._meta
+        columns = sorted({column for outcome in creates for column in outcome.attrs})
+        defaults = {column: meta.get_field(column).get_default() for column in columns}
+        records = [{**defaults, **outcome.attrs} for outcome in creates]
+        quote = connections[self.alias].ops.quote_name
+        key_columns = [meta.get_field(name).column for name in self.key]
+        source, document = self._recordset(columns, records)
+        names = ", ".join(quote(column) for column in columns)
+        keys = ", ".join(quote(column) for column in key_columns)
+        sql = (
+            f"INSERT INTO {quote(meta.db_table)} (client_id, {names}) "
+            f"SELECT %s, {names} FROM {source} "
+            f"ON CONFLICT (client_id, {keys}) WHERE active DO NOTHING "
+            f"RETURNING id, {keys}"
+        )
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute(sql, [self.client_id, document])
+            inserted = {tuple(row[1:]): row[0] for row in cursor.fetchall()}
+        if len(inserted) != len(creates):
+            raise Conflicted
+        for outcome in creates:
+            outcome.id = inserted[outcome.key]
+
+    def _update(self, updates: list[RowOutcome]) -> None:
+        meta = self.model._meta
+        columns = sorted({column for outcome in updates for column in outcome.attrs})
+        records = [
+            {
+                "id": outcome.id,
+                **{column: getattr(outcome.instance, column) for column in columns},
+                **outcome.attrs,
+            }
+            for outcome in updates
+        ]
+        quote = connections[self.alias].ops.quote_name
+        source, document = self._recordset(["id", *columns], records)
+        assignments = ", ".join(f"{quote(column)} = v.{quote(column)}" for column in columns)
+        sql = (
+            f"UPDATE {quote(meta.db_table)} AS t SET {assignments} FROM {source} "
+            "WHERE t.id = v.id AND t.client_id = %s"
+        )
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute(sql, [document, self.client_id])
+
+
+def _envelope(data) -> tuple[list, bool]:
+    """The rows and the mode of a bulk body; a 400 naming what is wrong."""
+    if not isinstance(data, Mapping):
+        raise exceptions.ValidationError(
+            {"non_field_errors": ['Expected an object: {"rows": [...], "atomic": true}.']}
+        )
+    unknown = sorted(set(data) - ENVELOPE_FIELDS)
+    if unknown:
+        raise exceptions.ValidationError(
+            {name: ["Unknown field; the fields are: atomic, rows."] for name in unknown}
+        )
+    rows = data.get("rows")
+    if not isinstance(rows, list):
+        problem = "This field is required." if rows is None else "Expected a list of objects."
+        raise exceptions.ValidationError({"rows": [problem]})
+    if not rows:
+        raise exceptions.ValidationError({"rows": ["At least one row."]})
+    if len(rows) > MAX_ROWS:
+        raise exceptions.ValidationError(
+            {"rows": [f"At most {MAX_ROWS} rows per request; got {len(rows)}."]}
+        )
+    atomic = data.get("atomic", True)
+    if not isinstance(atomic, bool):
+        raise exceptions.ValidationError({"atomic": ["Expected true or false."]})
+    return rows, atomic
+
+
+class BulkRowResultSerializer(serializers.Serializer):
+    """What became of one row."""
+
+    index = serializers.IntegerField(help_text="The row's position in the request.")
+    status = serializers.ChoiceField(choices=STATUSES)
+    id = serializers.IntegerField(allow_null=True, help_text="The item's id (null: invalid).")
+    errors = serializers.DictField(
+        required=False, help_text="Only when invalid: the messages, by field."
+    )
+
+
+class BulkResultSerializer(serializers.Serializer):
+    """Per row, in order, what became of it; and how many rows became what."""
+
+    results = BulkRowResultSerializer(many=True)
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    invalid = serializers.IntegerField()
+
+
+class BulkUpsertMixin:
+    """``POST /api/<resource>/bulk``: create or update many items by natural key (see the
+    module's docstring). A viewset may exclude fields from bulk rows (``bulk_excluded_fields``),
+    normalize key values (``bulk_key_normalizers``) and act on what was written
+    (``bulk_written``)."""
+
+    bulk_excluded_fields: tuple[str, ...] = ()
+    bulk_key_normalizers: dict = {}
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if getattr(cls, "serializer_class", None) is None:
+            return
+        row = bulk_row_serializer(cls.serializer_class, cls.bulk_excluded_fields)
+        cls.bulk_row_serializer_class = row
+        request = type(
+            f"{row.__name__}s",
+            (serializers.Serializer,),
+            {
+                "__doc__": f"At most {MAX_ROWS} rows, each naming its item by "
+                f"{' + '.join(natural_key(cls.queryset.model))}.",
+                "rows": serializers.ListField(child=row(), min_length=1, max_length=MAX_ROWS),
+                "atomic": serializers.BooleanField(
+                    default=True,
+                    help_text="true: all rows or none (an invalid row is a 400); false: the "
+                    "valid rows are written and the invalid ones reported.",
+                ),
+            },
+        )
+        extend_schema_view(
+            bulk=extend_schema(request=request, responses={200: BulkResultSerializer})
+        )(cls)
+
+    @action(detail=False, methods=["post"], url_path="bulk", filterset_class=None)
+    def bulk(self, request):
+        """Create or update up to 1,000 items by natural key, in one transaction."""
+        rows, atomic = _envelope(request.data)
+        outcomes = BulkUpsert(self, rows, atomic=atomic).run()
+        results, tally = [], dict.fromkeys(STATUSES, 0)
+        for index, outcome in enumerate(outcomes):
+            result = {"index": index, "status": outcome.status, "id": outcome.id}
+            if outcome.errors:
+                result["errors"] = outcome.errors
+            results.append(result)
+            tally[outcome.status] += 1
+        return Response({"results": results, **tally})
+
+    def bulk_written(self, *, created: list[int], updated: list[models.Model]) -> None:
+        """Called in the transaction once the rows are written."""
