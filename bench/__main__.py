@@ -22,7 +22,7 @@ def main() -> None:
     from django.conf import settings as django_settings
     from django.core.management import call_command
 
-    from bench import dataset, report, scenarios
+    from bench import dataset, ingest, report, scenarios
     from bench.progress import step
     from bench.sizes import from_environment
 
@@ -45,7 +45,12 @@ def main() -> None:
         "e": scenarios.similarity,
         "g": scenarios.health,
     }
-    over_http = {"a": scenarios.list_page_http, "f": scenarios.throughput}
+    over_http = {
+        "a": scenarios.list_page_http,
+        "f": scenarios.throughput,
+        "h": ingest.bulk_upsert,
+        "i": ingest.sync_pass,
+    }
     rows = []
     for letter, measure in in_process.items():
         if not only or letter in only or (letter in "ap" and ({"a", "b"} & only)):

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, Phase
 from hypothesis import settings as hypothesis_settings
 
 from config.wsgi import application
+from core.api.pagination import NOT_WITH_SYNC
 from issues.models import Issue
 from projects.models import Project
 from pullrequests.models import PullRequest
@@ -41,17 +42,29 @@ def map_case(context, case):
     """Keep generated valid values valid where validity depends on stored data, not on the schema.
 
     A schema-valid password is refused when it is a common one ("00000000"), a schema-valid
-    ``project_id``/``issue_id`` is refused (400) when the caller has no such row, and a
-    well-formed ``cursor`` is refused unless the server issued it. Valid values
+    ``project_id``/``issue_id`` is refused (400) when the caller has no such row, a
+    well-formed ``cursor`` or ``sync`` token is refused unless the server issued it, and a bulk row can be valid
+    and yet not apply to the stored data. Valid values
     are swapped for an uncommon password and null references; invalid ones (the negative cases)
     are left alone.
     """
-    cursor = (case.query or {}).get("cursor")
-    if isinstance(cursor, str) and re.fullmatch(r"[A-Za-z0-9_-]*", cursor):
-        case.query["cursor"] = ""  # only the server mints valid cursors: start a listing
+    for token in ("cursor", "sync"):
+        value = (case.query or {}).get(token)
+        if isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_-]*", value):
+            case.query[token] = ""  # only the server mints valid tokens: start a listing
+    positive = case.meta is not None and case.meta.generation.mode == "positive"
+    if positive and "sync" in (case.query or {}):
+        # A sync listing takes neither ordering, cursor nor offset (its parameter says so).
+        for name in NOT_WITH_SYNC:
+            case.query.pop(name, None)
     body = case.body
     if not isinstance(body, dict):
         return case
+    if isinstance(body.get("rows"), list) and isinstance(body.get("atomic", True), bool):
+        # A bulk row may be schema-valid and still not apply to the stored data (a new item
+        # without the fields a creation needs, a key given twice): valid bodies are sent in
+        # per-row mode (such rows are reported, 200), invalid ones all-or-nothing (a 400).
+        body["atomic"] = not positive
     password = body.get("password")
     if isinstance(password, str) and 8 <= len(password) <= 128:
         body["password"] = "uncommon-fuzz-passphrase-41"
