@@ -36,7 +36,8 @@ import numpy as np
 import orjson
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connections, models, router, transaction
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.fields.tuple_lookups import Tuple, TupleIn
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from pgvector.django import VectorField
 from rest_framework import exceptions, serializers
@@ -447,8 +448,7 @@ class BulkUpsert:
         if len(self.key) == 1:
             queryset = queryset.filter(**{f"{self.key[0]}__in": [key[0] for key in keys]})
         else:
-            for position, name in enumerate(self.key):
-                queryset = queryset.filter(**{f"{name}__in": {key[position] for key in keys}})
+            queryset = queryset.filter(TupleIn(Tuple(*(F(name) for name in self.key)), list(keys)))
         if not any(isinstance(row, Mapping) and EMBEDDING_COLUMN in row for row in self.rows):
             queryset = queryset.defer(EMBEDDING_COLUMN)
         found = {}

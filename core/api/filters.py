@@ -172,7 +172,8 @@ def _values(item: forms.Field, item_schema: dict, kwargs: dict) -> ValuesFilter:
 def values_filter(max_length: int, **kwargs) -> ValuesFilter:
     """A text filter of exact values (repeat it for "any of"), each at most ``max_length``."""
     schema = {"type": "string", "minLength": 1, "maxLength": max_length}
-    return _values(forms.CharField(max_length=max_length), schema, kwargs)
+    # Values are compared as given: not stripped (a value of blanks is a value).
+    return _values(forms.CharField(max_length=max_length, strip=False), schema, kwargs)
 
 
 def choice_values_filter(choices, **kwargs) -> ValuesFilter:
