@@ -6,22 +6,32 @@ an ETL job's plain SQL):
 
 - stamps the row with the 64-bit id of the writing transaction (``pg_current_xact_id()``);
 - sets ``last_updated_at`` to the statement's time when the UPDATE did not set it itself (the
-  clock the column's default reads too: Django's ``Now()`` is ``STATEMENT_TIMESTAMP()``).
+  clock the columns' database defaults read too: Django's ``Now()`` is ``STATEMENT_TIMESTAMP()``).
 
 Why a transaction id and not a timestamp: a sync listing ordered by ``last_updated_at`` would skip
 rows. A transaction that began at 10:00:00 may commit at 10:00:05, after a reader was served
 everything up to 10:00:04 and moved its cursor past 10:00:00 for good. Transaction ids have the
 property timestamps lack: every transaction below a snapshot's ``xmin`` has ended, so no row
-stamped below it can appear later. A sync page (``core.api.sync``) therefore serves rows in
-``(change_xid, id)`` order and only those stamped below the ``xmin`` of the snapshot that reads
-them; rows of transactions still open when the page is read wait for a later page. The snapshot
-is the reading statement's own, on the primary or a standby alike.
+stamped below it can appear later. A sync page (``core.api.pagination``) therefore serves rows in
+``(change_xid, id)`` order (the order in which the writing transactions got their ids) and only
+those stamped below the ``xmin`` of the snapshot that reads them; rows of transactions still open
+when the page is read wait for a later page. The snapshot is the reading statement's own, on the
+primary or a standby alike.
+
+Transaction ids belong to one history of one cluster: a token carries the cluster's identity
+(``cluster_id``), and a position the database has not reached (``next_xid``: after a failover to
+a standby that had not received the latest transactions) is refused, so the reader starts again
+rather than skip ids handed out anew. Writes that bypass the trigger (``DISABLE TRIGGER``,
+``session_replication_role = replica``) and hard deletes are not seen by sync.
+
+The Django ORM's saves set ``created_at`` and ``last_updated_at`` from the application's clock;
+plain SQL and bulk writes from the database's. Sync does not depend on either.
 """
 
 from __future__ import annotations
 
 import pgtrigger
-from django.db import models
+from django.db import connections, models
 
 STAMP_TRIGGER = "row_stamps"
 
@@ -35,6 +45,27 @@ _STAMP = """
 
 # The SQL of "every transaction below this id has ended" for the statement that evaluates it.
 HORIZON_SQL = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+
+# The cluster's identity: the same on a primary and its physical standbys, new after a restore
+# into another cluster (where transaction ids start again).
+_cluster_ids: dict[str, int] = {}
+
+
+def cluster_id(alias: str) -> int:
+    """``system_identifier`` of the cluster behind ``alias`` (read once per process)."""
+    if alias not in _cluster_ids:
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SELECT system_identifier FROM pg_control_system()")
+            _cluster_ids[alias] = cursor.fetchone()[0]
+    return _cluster_ids[alias]
+
+
+def next_xid(alias: str) -> int:
+    """The first transaction id the server behind ``alias`` has not handed out yet (as far as
+    it knows): a sync position at or above it is from another history."""
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
+        return cursor.fetchone()[0]
 
 
 def change_xid_field() -> models.BigIntegerField:

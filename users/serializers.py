@@ -6,6 +6,7 @@ from django.contrib.auth.password_validation import validate_password
 from rest_framework import exceptions, serializers
 
 from core.api.exceptions import Conflict
+from core.api.grammar import StrictDictField
 from core.api.serializers import TENANT_READ_ONLY_FIELDS, TenantModelSerializer
 from users import policy
 from users.models import User
@@ -26,7 +27,7 @@ class UserSerializer(TenantModelSerializer):
             "Common passwords are refused."
         ),
     )
-    preferences = serializers.DictField(required=False, help_text="Free-form settings of the user.")
+    preferences = StrictDictField(required=False, help_text="Free-form settings of the user.")
 
     class Meta:
         model = User
@@ -48,9 +49,9 @@ class UserSerializer(TenantModelSerializer):
         value = value.lower()
         # Unique within the client only: another client's addresses are not this one's business
         # (a conflict there would tell whether an address has an account anywhere).
-        others = User.objects.filter(
-            client_id=self.context["client_id"], email__iexact=value, active=True
-        )
+        # Stored lower-case: the same comparison as the unique constraint, the bulk upsert's
+        # lookup and the email filter.
+        others = User.objects.filter(client_id=self.context["client_id"], email=value, active=True)
         if self.instance is not None:
             others = others.exclude(pk=self.instance.pk)
         if others.using("default").exists():

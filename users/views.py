@@ -29,6 +29,10 @@ class UserViewSet(SimilarityMixin, BulkUpsertMixin, TenantViewSet):
     list_key = "users"
     ordering_fields = ("created_at", "last_updated_at", "id", "email", "role")
 
+    def may_see_deleted_rows(self, request) -> bool:
+        # Former members' accounts are for those who manage users.
+        return policy.manages_users(request.user)
+
     def bulk_written(self, *, created: list[int], updated: list[User]) -> None:
         # As a saved user does (users.authentication): tokens verified again everywhere.
         if updated:

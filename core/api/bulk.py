@@ -23,19 +23,23 @@ row is refused exactly when a single write of it would be; references may be giv
 (``project_id``) or by natural key (``project_key``). The client is always the caller's. The items
 concerned are locked for the transaction; concurrent bulk writes of the same keys wait for each
 other, and a key created concurrently by another request turns into an update on a retry.
-Writes are one ``INSERT`` and one ``UPDATE`` of all rows (``jsonb_to_recordset``), so triggers
-(counts, change stamps) run once per statement.
+Writes are one ``INSERT`` per set of columns the rows give (usually one) and one ``UPDATE``
+(``jsonb_to_recordset``), so triggers (counts, change stamps) run once per statement. A request
+that keeps meeting concurrent writers of the same keys (or deadlocks with one) is run again, at
+most ``ATTEMPTS`` times, then answered 409.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import orjson
+from django.core.exceptions import ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import connections, models, router, transaction
+from django.db import OperationalError, connections, models, router, transaction
 from django.db.models import F, Q
 from django.db.models.fields.tuple_lookups import Tuple, TupleIn
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -44,7 +48,9 @@ from rest_framework import exceptions, serializers
 from rest_framework.decorators import action
 from rest_framework.fields import SkipField, get_error_detail
 from rest_framework.response import Response
+from rest_framework.validators import UniqueValidator
 
+from core.api.exceptions import Conflict
 from core.api.serializers import TenantRelatedField, unknown_field_message
 from core.api.similarity import EmbeddingInputField
 from core.fields import EMBEDDING_COLUMN
@@ -54,6 +60,11 @@ MAX_ROWS = 1000
 ENVELOPE_FIELDS = frozenset({"rows", "atomic"})
 MEMO_TYPES = (str, int, float, bool, type(None))
 STATUSES = ("created", "updated", "unchanged", "invalid")
+
+
+ATTEMPTS = 3
+# A deadlock and a serialization failure: the transaction can simply be run again.
+RETRYABLE = frozenset({"40P01", "40001"})
 
 
 class Conflicted(Exception):
@@ -108,9 +119,30 @@ class BulkRowBase:
             raise serializers.ValidationError(str(error)) from None
 
 
+def bulk_problems(base: type[serializers.ModelSerializer]) -> list[str]:
+    """What ``RowValidator`` would check differently from a single write of ``base``."""
+    serializer = base(context={"include_ml_fields": True})
+    problems = []
+    if not natural_key(base.Meta.model):
+        problems.append("its model has no unique constraint on client + columns among active rows")
+    if serializer.get_validators():
+        problems.append("it has serializer-level validators")
+    for name, writable in serializer.fields.items():
+        if writable.read_only:
+            continue
+        if "." in writable.source:
+            problems.append(f"{name} has a dotted source")
+        if any(isinstance(v, UniqueValidator) for v in writable.validators):
+            problems.append(f"{name} has a unique validator (it depends on the row's item)")
+    return problems
+
+
 def bulk_row_serializer(base: type[serializers.ModelSerializer], excluded: tuple[str, ...]):
     """The serializer of one bulk row of ``base``'s resource: its fields, all optional but the
     natural key, the references by natural key, and the embedding; without ``excluded``."""
+    problems = bulk_problems(base)
+    if problems:
+        raise ImproperlyConfigured(f"{base.__name__} cannot check bulk rows: {'; '.join(problems)}")
     model = base.Meta.model
     key = natural_key(model)
     references = key_references(model)
@@ -198,9 +230,13 @@ class RowValidator:
             self.memo[key] = (validated, None)
         return validated
 
-    def validate(self, row: Mapping, instance: models.Model | None) -> tuple[dict, dict]:
+    def validate(
+        self, row: Mapping, instance: models.Model | None, resolved: dict | None = None
+    ) -> tuple[dict, dict]:
         """The validated attributes of ``row`` (a change of ``instance``, or a new item when
-        None) and its errors by field."""
+        None) with ``resolved`` (attributes and errors found for it beforehand: references by
+        natural key), and its errors by field."""
+        resolved = resolved or {}
         serializer = self.serializer
         serializer.instance = instance
         serializer.partial = instance is not None
@@ -221,6 +257,11 @@ class RowValidator:
                     validated = method(validated)
             except SkipField:
                 continue
+            except Conflict as error:
+                if instance is None:
+                    # Written by a concurrent request since the lookup: run it again.
+                    raise Conflicted from error
+                errors[name] = _failed(error)
             except DjangoValidationError as error:
                 errors[name] = get_error_detail(error)
             except exceptions.APIException as error:  # 400s, and a 403 or 409 of a validator
@@ -231,6 +272,8 @@ class RowValidator:
             for name in self.required:
                 if name not in row:
                     errors[name] = [str(self.writable[name].error_messages["required"])]
+        errors.update(resolved.get("errors", {}))
+        attrs.update(resolved.get("attrs", {}))
         if not errors:
             try:
                 attrs = serializer.validate(attrs)
@@ -251,6 +294,15 @@ def _column_values(model: type[models.Model], attrs: dict) -> dict[str, object]:
             value = value.pk
         values[model_field.attname] = value
     return values
+
+
+def _json_value(value: object) -> object:
+    """What ``json`` cannot write itself: times, vectors."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _same(model_field: models.Field, stored: object, given: object) -> bool:
@@ -278,27 +330,27 @@ class BulkUpsert:
     # The steps, in order.
 
     def run(self) -> list[RowOutcome]:
-        for attempt in range(3):
+        """Validate and write, in one transaction; again (at most ``ATTEMPTS`` times) when a
+        concurrent request created one of the keys first or the two deadlocked."""
+        for _ in range(ATTEMPTS):
             try:
                 with transaction.atomic(using=self.alias):
                     self.outcomes = [RowOutcome() for _ in self.rows]
                     self._validate()
-                    if self.atomic and any(o.errors for o in self.outcomes):
-                        raise exceptions.ValidationError(
-                            {
-                                "rows": {
-                                    str(i): o.errors
-                                    for i, o in enumerate(self.outcomes)
-                                    if o.errors
-                                }
-                            }
-                        )
+                    invalid = {str(i): o.errors for i, o in enumerate(self.outcomes) if o.errors}
+                    if self.atomic and invalid:
+                        raise exceptions.ValidationError({"rows": invalid})
                     self._write()
                 return self.outcomes
             except Conflicted:
-                if attempt == 2:
+                continue
+            except OperationalError as error:
+                if getattr(error.__cause__, "sqlstate", None) not in RETRYABLE:
                     raise
-        raise AssertionError("unreachable")
+        raise Conflict(
+            "Concurrent requests kept writing the same items; retry the request.",
+            fields=list(self.key),
+        )
 
     def _validate(self) -> None:
         view = self.view
@@ -327,12 +379,10 @@ class BulkUpsert:
                     outcome.errors = {"non_field_errors": [refused]}
                     continue
             given = {name: value for name, value in row.items() if name not in self.references}
-            attrs, errors = validator.validate(given, instance)
-            errors.update(referenced.get(index, {}).get("errors", {}))
+            attrs, errors = validator.validate(given, instance, referenced.get(index))
             if errors:
                 outcome.errors = errors
                 continue
-            attrs.update(referenced.get(index, {}).get("attrs", {}))
             outcome.attrs = _column_values(self.model, attrs)
             outcome.instance = instance
             if instance is None:
@@ -395,11 +445,12 @@ class BulkUpsert:
                 for row in self.rows
                 if isinstance(row, Mapping) and type(row.get(name)) is int and 0 < row[name] < 2**63
             }
-            model = related_field.queryset.model
-            found = model.objects.using(self.alias).filter(
-                client_id=self.client_id, active=True, pk__in=ids
+            # The field's own queryset: the caller's client's active rows.
+            scope = related_field.get_queryset().using(self.alias)
+            found = scope.filter(pk__in=ids) if ids else ()
+            related_rows.setdefault(related_field.queryset.model, {}).update(
+                (row.pk, row) for row in found
             )
-            related_rows[model] = {row.pk: row for row in found} if ids else {}
 
     def _resolve_references(self, validator: RowValidator) -> dict[int, dict]:
         """Per row: the related items named by natural key (``project_key``), or errors."""
@@ -410,7 +461,8 @@ class BulkUpsert:
                 if not isinstance(row, Mapping) or name not in row:
                     continue
                 entry = resolved.setdefault(index, {"attrs": {}, "errors": {}})
-                if model_field.attname in row or model_field.name in row:
+                by_id = [row[n] for n in (model_field.attname, model_field.name) if n in row]
+                if by_id and not (row[name] is None and all(v is None for v in by_id)):
                     entry["errors"][name] = [f"Give {model_field.attname} or {name}, not both."]
                     continue
                 try:
@@ -487,32 +539,37 @@ class BulkUpsert:
             if column != "id" else "id bigint"
             for column in columns
         )  # fmt: skip
-        document = orjson.dumps(records, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+        try:
+            document = orjson.dumps(records, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+        except TypeError:  # an integer beyond 64 bits in a JSON field: jsonb holds it
+            document = json.dumps(records, default=_json_value)
         return f"jsonb_to_recordset(%s::jsonb) AS v({definitions})", document
 
     def _insert(self, creates: list[RowOutcome]) -> None:
+        """One INSERT per set of columns the rows give (the rest take their defaults), in key
+        order (concurrent requests wait for each other's keys in the same order)."""
+        groups: dict[tuple[str, ...], list[RowOutcome]] = {}
+        for outcome in sorted(creates, key=lambda o: o.key):
+            groups.setdefault(tuple(sorted(outcome.attrs)), []).append(outcome)
         meta = self.model._meta
-        columns = sorted({column for outcome in creates for column in outcome.attrs})
-        defaults = {column: meta.get_field(column).get_default() for column in columns}
-        records = [{**defaults, **outcome.attrs} for outcome in creates]
         quote = connections[self.alias].ops.quote_name
-        key_columns = [meta.get_field(name).column for name in self.key]
-        source, document = self._recordset(columns, records)
-        names = ", ".join(quote(column) for column in columns)
-        keys = ", ".join(quote(column) for column in key_columns)
-        sql = (
-            f"INSERT INTO {quote(meta.db_table)} (client_id, {names}) "
-            f"SELECT %s, {names} FROM {source} "
-            f"ON CONFLICT (client_id, {keys}) WHERE active DO NOTHING "
-            f"RETURNING id, {keys}"
-        )
-        with connections[self.alias].cursor() as cursor:
-            cursor.execute(sql, [self.client_id, document])
-            inserted = {tuple(row[1:]): row[0] for row in cursor.fetchall()}
-        if len(inserted) != len(creates):
-            raise Conflicted
-        for outcome in creates:
-            outcome.id = inserted[outcome.key]
+        keys = ", ".join(quote(meta.get_field(name).column) for name in self.key)
+        for columns, group in groups.items():
+            source, document = self._recordset(list(columns), [o.attrs for o in group])
+            names = ", ".join(quote(column) for column in columns)
+            sql = (
+                f"INSERT INTO {quote(meta.db_table)} (client_id, {names}) "
+                f"SELECT %s, {names} FROM {source} "
+                f"ON CONFLICT (client_id, {keys}) WHERE active DO NOTHING "
+                f"RETURNING id, {keys}"
+            )
+            with connections[self.alias].cursor() as cursor:
+                cursor.execute(sql, [self.client_id, document])
+                inserted = {tuple(row[1:]): row[0] for row in cursor.fetchall()}
+            if len(inserted) != len(group):
+                raise Conflicted
+            for outcome in group:
+                outcome.id = inserted[outcome.key]
 
     def _update(self, updates: list[RowOutcome]) -> None:
         meta = self.model._meta

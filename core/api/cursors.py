@@ -102,6 +102,10 @@ def cursor_decode(
     values = []
     for term, raw in zip(ordering, raw_values, strict=True):
         field = model._meta.get_field(term.lstrip("-"))
+        # A key of an integer column is a JSON integer within 64 bits, nothing else.
+        integer = isinstance(field, models.IntegerField | models.AutoField)
+        if integer and raw is not None and (type(raw) is not int or not -(2**63) <= raw < 2**63):
+            raise _invalid(malformed, parameter)
         try:
             values.append(None if raw is None else field.to_python(raw))
         except (DjangoValidationError, TypeError, ValueError):

@@ -145,12 +145,25 @@ def _holds_nul(value: object) -> bool:
     return False
 
 
+def refuse_nul(data: object) -> None:
+    """A JSON value PostgreSQL can store: no NUL character in any string or key."""
+    if _holds_nul(data):
+        raise serializers.ValidationError("NUL characters (\\u0000) cannot be stored.")
+
+
 class StrictJSONField(serializers.JSONField):
     """A JSON value PostgreSQL can store: no NUL character in any string or key."""
 
     def to_internal_value(self, data):
-        if _holds_nul(data):
-            raise serializers.ValidationError("NUL characters (\\u0000) cannot be stored.")
+        refuse_nul(data)
+        return super().to_internal_value(data)
+
+
+class StrictDictField(serializers.DictField):
+    """A JSON object PostgreSQL can store: no NUL character in any string or key."""
+
+    def to_internal_value(self, data):
+        refuse_nul(data)
         return super().to_internal_value(data)
 
 

@@ -4,8 +4,8 @@ Pages are chosen by ``offset`` or, for deep pages, by an opaque ``cursor`` (``co
 ``?cursor=`` (empty) starts at the top, and each page of a cursor listing carries the
 ``next_cursor`` to pass on (null on the last page). ``total_count`` is always exact.
 
-A sync listing (``?sync=``, empty to begin) serves the rows in the order their changes committed
-(``core.changes``), and each page carries ``next_sync``: a token that never runs out. ``more``
+A sync listing (``?sync=``, empty to begin) serves the rows in change order, never skipping a
+change that commits late (``core.changes``), and each page carries ``next_sync``: a token that never runs out. ``more``
 says whether another page is ready now; once it is false, keep the token and come back later
 for what changed since. With ``include_deleted=true`` soft-deleted rows come too, as tombstones
 (``active: false``), so a copy can apply deletes.
@@ -16,16 +16,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 from rest_framework import exceptions
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
+from core import changes
 from core.api import cursors
 from core.api.params import page_params_serializer, validate_query
 from core.api.rows import Fetched
-from core.changes import HORIZON_SQL
 from core.db.query_shape import SqlExpression, ordering_terms
 
 # A sync listing's order: the transaction that last wrote each row, then the row.
@@ -46,6 +47,25 @@ def fetch_instances(
     attnames = [queryset.model._meta.get_field(name).attname for name in key_fields]
     keys = [tuple(getattr(row, name) for name in attnames) for row in rows] if attnames else []
     return Fetched(rows, keys)
+
+
+def _after_token(
+    queryset: QuerySet, request, parameter: str, *, ordering, fingerprint: str
+) -> tuple[QuerySet, cursors.Cursor | None]:
+    """``queryset`` after the position of the token in ``parameter`` (all of it when the token
+    is empty), and the decoded token."""
+    token = request.query_params[parameter]
+    if not token:
+        return queryset, None
+    cursor = cursors.cursor_decode(
+        token,
+        model=queryset.model,
+        ordering=ordering,
+        fingerprint=fingerprint,
+        parameter=parameter,
+    )
+    condition = cursors.keyset_filter(queryset.model, cursor)
+    return (queryset.none() if condition is None else queryset.filter(condition)), cursor
 
 
 class EnvelopePagination(BasePagination):
@@ -112,16 +132,10 @@ class EnvelopePagination(BasePagination):
         fingerprint = cursors.query_fingerprint(
             request.query_params, listing=f"{self.list_key}:{view.scope.client_id}"
         )
-        window, self.offset = queryset, 0
-        token = request.query_params[cursors.PARAMETER]
-        if token:
-            cursor = cursors.cursor_decode(
-                token, model=queryset.model, ordering=ordering, fingerprint=fingerprint
-            )
-            condition = cursors.keyset_filter(queryset.model, cursor)
-            window = queryset.none() if condition is None else queryset.filter(condition)
-            self.offset = cursor.position
-        self.offset += skip
+        window, cursor = _after_token(
+            queryset, request, cursors.PARAMETER, ordering=ordering, fingerprint=fingerprint
+        )
+        self.offset = (cursor.position if cursor else 0) + skip
         # One row more than the page tells whether another page follows.
         key_fields = [term.lstrip("-") for term in ordering]
         page, keys, total = fetch(
@@ -157,23 +171,47 @@ class EnvelopePagination(BasePagination):
                     for name in given
                 }
             )  # fmt: skip
-        model = queryset.model
+        filters = sorted(set(request.query_params) & set(view.filterset_class.base_filters))
+        if filters:
+            raise exceptions.ValidationError(
+                {
+                    name: ["Not with sync: a row that stopped matching would never be served "
+                           "again, and the copy would keep it. Sync everything; filter the copy."]
+                    for name in filters
+                }
+            )  # fmt: skip
+        alias = queryset.db
         fingerprint = cursors.query_fingerprint(
-            request.query_params, listing=f"sync:{self.list_key}:{view.scope.client_id}"
+            request.query_params,
+            listing=f"sync:{self.list_key}:{view.scope.client_id}:{changes.cluster_id(alias)}",
         )
         total_sql = view.count_sql(queryset)
         total_of = queryset
-        queryset = queryset.order_by(*SYNC_ORDERING).filter(change_xid__lt=RawSQL(HORIZON_SQL, ()))
-        token, last, self.offset = request.query_params[cursors.SYNC_PARAMETER], (0, 0), 0
-        if token:
-            cursor = cursors.cursor_decode(
-                token,
-                model=model,
-                ordering=SYNC_ORDERING,
-                fingerprint=fingerprint,
-                parameter=cursors.SYNC_PARAMETER,
-            )
-            queryset = queryset.filter(cursors.keyset_filter(model, cursor))
+        queryset = queryset.order_by(*SYNC_ORDERING).filter(
+            change_xid__lt=RawSQL(changes.HORIZON_SQL, ())
+        )
+        queryset, cursor = _after_token(
+            queryset,
+            request,
+            cursors.SYNC_PARAMETER,
+            ordering=SYNC_ORDERING,
+            fingerprint=fingerprint,
+        )
+        last, self.offset = (0, 0), 0
+        if cursor is not None:
+            if None not in cursor.values and cursor.values[0] >= changes.next_xid(alias):
+                # A standby behind the server that served the token: ask the primary.
+                alias = DEFAULT_DB_ALIAS
+                queryset = queryset.using(alias)
+            if None in cursor.values or cursor.values[0] >= changes.next_xid(alias):
+                # Transaction ids the primary has not handed out yet: the token is from
+                # before a restore or a failover that lost transactions.
+                raise exceptions.ValidationError(
+                    {cursors.SYNC_PARAMETER: [
+                        "This sync token is ahead of the database (restored or failed over "
+                        "since): start again with an empty sync value."
+                    ]}
+                )  # fmt: skip
             last, self.offset = cursor.values, cursor.position
         # One row more than the page tells whether another page is ready.
         page, keys, total = fetch(queryset[: self.limit + 1], SYNC_ORDERING, total_sql)
@@ -270,8 +308,8 @@ class EnvelopePagination(BasePagination):
                 "in": "query",
                 "required": False,
                 "description": "Incremental sync: empty to begin, then the previous page's "
-                "next_sync. Rows come in the order their changes committed; a row changed again "
-                "comes again. Not with ordering, cursor or offset.",
+                "next_sync. Rows come in change order (a row changed again comes again), never "
+                "skipping a change committed late. Not with ordering, cursor, offset or filters.",
                 "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$"},
             },
             {

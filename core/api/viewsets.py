@@ -160,6 +160,8 @@ class TenantReadOnlyViewSet(
     def list(self, request, *args, **kwargs):
         """One page: from plain rows when the serializer allows it (``core.api.rows``)."""
         self.include_deleted = validate_query(request, ListParamsSerializer)["include_deleted"]
+        if self.include_deleted and not self.may_see_deleted_rows(request):
+            raise exceptions.PermissionDenied("include_deleted: not for your role.")
         queryset = self.filter_queryset(self.get_queryset())
         plan = row_plan(self.get_serializer_class(), self.scope.include_ml_fields)
         if plan is not None:
@@ -167,6 +169,10 @@ class TenantReadOnlyViewSet(
             return self.paginator.get_paginated_response(page)
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def may_see_deleted_rows(self, request) -> bool:
+        """Whether the caller may list soft-deleted rows (``include_deleted``)."""
+        return True
 
     def count_rows(self, queryset) -> int:
         """The exact number of rows of the (filtered) list."""

@@ -298,13 +298,14 @@ def test_concurrent_bulk_writes_of_the_same_new_keys(api, admin_a, tenant_a):
     rows = [{"key": f"R-{n}", "summary": "s"} for n in range(200)]
     answers: list = []
 
-    def send() -> None:
+    def send(order: int) -> None:
         try:
-            answers.append(bulk(api(admin_a), "issues", rows))
+            # The same keys in other orders: the writes must not deadlock.
+            answers.append(bulk(api(admin_a), "issues", rows[::order]))
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=send) for _ in range(3)]
+    threads = [threading.Thread(target=send, args=(order,)) for order in (1, -1, 1)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -315,3 +316,61 @@ def test_concurrent_bulk_writes_of_the_same_new_keys(api, admin_a, tenant_a):
     assert Issue.objects.filter(client=tenant_a, active=True).count() == 200
     # Read your writes: the caller's next read sees every row, wherever it is served.
     assert api(admin_a).get("/api/issues").json()["total_count"] == 200
+
+
+def test_json_fields_in_bulk_rows_as_in_single_writes(api, admin_a, tenant_a):
+    client = api(admin_a)
+    response = bulk(client, "users", [
+        {"email": "big@example.com", "preferences": {"a": 2**64, "b": -(10**40)}},
+        {"email": "nul@example.com", "preferences": {"a": "x\u0000"}},
+        {"email": "key@example.com", "preferences": {"\u0000": 1}},
+    ], atomic=False)  # fmt: skip
+    assert statuses(response) == ["created", "invalid", "invalid"]
+    assert all("preferences" in r["errors"] for r in response.json()["results"][1:])
+    created = User.objects.get(email="big@example.com")
+    assert created.preferences == {"a": 2**64, "b": -(10**40)}
+    single = client.post(
+        "/api/users", {"email": "one@example.com", "preferences": {"a": "\u0000"}}, format="json"
+    )
+    assert single.status_code == 400 and "preferences" in single.json()
+
+
+def test_emails_that_differ_are_different_users(api, admin_a, tenant_a):
+    client = api(admin_a)
+    # U+0131 (dotless i) upper-cases as "I": a different address all the same.
+    first = bulk(client, "users", [{"email": "\u0131van@example.com"}])
+    second = bulk(client, "users", [{"email": "ivan@example.com", "first_name": "Ivan"}])
+    assert statuses(first) == statuses(second) == ["created"]
+    assert client.get("/api/users", {"email": "IVAN@example.com"}).json()["count"] == 1
+    assert statuses(bulk(client, "users", [{"email": "Ivan@Example.com", "first_name": "I"}])) == [
+        "updated"
+    ]
+
+
+def test_both_references_null_is_no_reference(api, admin_a, tenant_a):
+    client = api(admin_a)
+    rows = [{"repository": "o/r", "number": 1, "name": "n", "issue_id": None, "issue_key": None}]
+    assert statuses(bulk(client, "pull-requests", rows)) == ["created"]
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_concurrent_bulk_writes_of_the_same_new_users(api, admin_a, tenant_a):
+    answers: list = []
+
+    def send(name: str) -> None:
+        try:
+            rows = [{"email": f"race{n}@example.com", "first_name": name} for n in range(50)]
+            answers.append(bulk(api(admin_a), "users", rows))
+        finally:
+            connections.close_all()
+
+    for round_ in range(3):
+        threads = [threading.Thread(target=send, args=(f"{round_}{n}",)) for n in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert [answer.status_code for answer in answers] == [200] * 6, [
+        a.content[:200] for a in answers
+    ]
+    assert User.objects.filter(client=tenant_a, email__startswith="race").count() == 50

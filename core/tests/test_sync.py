@@ -3,11 +3,14 @@ the writers' transactions overlap, and learns of deletes through tombstones."""
 
 from __future__ import annotations
 
+import base64
+import json
 import random
 import threading
 
 import pytest
 from django.db import connections, transaction
+from django.http import QueryDict
 
 from core.testing import wait_for_standby
 from issues.models import Issue
@@ -135,25 +138,67 @@ def test_concurrent_writers_never_make_the_reader_miss_a_change(api, admin_a, te
     assert copy == stored  # every row, in its last version, deletes included
 
 
-def test_tombstones_and_filters(api, admin_a, tenant_a, tenant_b):
+def test_tombstones_and_what_sync_refuses(api, admin_a, user_a, tenant_a, tenant_b):
     client = api(admin_a)
     kept = IssueFactory(client=tenant_a, status_name="Done")
     gone = IssueFactory(client=tenant_a, status_name="Done")
-    IssueFactory(client=tenant_a, status_name="To Do")
     IssueFactory(client=tenant_b, status_name="Done")  # another client's
     wait_for_standby()
-    _, token, _ = sync_all(client, include_deleted="true", status_name="Done")
-    _, plain_token, _ = sync_all(client, status_name="Done")
+    served, token, _ = sync_all(client, include_deleted="true")
+    assert sorted(row["id"] for row in served) == sorted([kept.pk, gone.pk])
+    _, plain_token, _ = sync_all(client)
     assert client.delete(f"/api/issues/{gone.pk}").status_code == 204
     wait_for_standby()
-    served, _, _ = sync_all(client, token, include_deleted="true", status_name="Done")
+    served, _, _ = sync_all(client, token, include_deleted="true")
     assert [(row["id"], row["active"]) for row in served] == [(gone.pk, False)]
     # Without include_deleted a delete is not served (the copy cannot learn of it).
-    assert sync_all(client, plain_token, status_name="Done")[0] == []
-    # A token is bound to its filters.
-    response = client.get("/api/issues", {"sync": token, "status_name": "To Do"})
+    assert sync_all(client, plain_token)[0] == []
+    # A token is bound to its listing: with or without deleted rows.
+    response = client.get("/api/issues", {"sync": token})
     assert response.status_code == 400 and "sync" in response.json()
-    assert kept.pk not in [row["id"] for row in served]
+    # Filters are refused: a row that stopped matching would never be served again.
+    for name, value in (("status_name", "Done"), ("created_at_after", "2020-01-01")):
+        response = client.get("/api/issues", {"sync": "", name: value})
+        assert response.status_code == 400 and name in response.json()
+    # Former members' accounts are for those who manage users.
+    assert api(user_a).get("/api/users", {"include_deleted": "true"}).status_code == 403
+    assert client.get("/api/users", {"include_deleted": "true"}).status_code == 200
+
+
+def test_forged_and_foreign_tokens_are_400s(api, admin_a, tenant_a):
+    from core.api.cursors import Cursor, cursor_encode, query_fingerprint
+    from core.api.pagination import SYNC_ORDERING
+    from core.changes import cluster_id
+
+    IssueFactory(client=tenant_a)
+    wait_for_standby()
+    client = api(admin_a)
+
+    def forged(values) -> str:
+        params = QueryDict(mutable=True)
+        params.update({"sync": "", "limit": "3"})
+        fingerprint = query_fingerprint(
+            params, listing=f"sync:issues:{tenant_a.pk}:{cluster_id('default')}"
+        )
+        if all(type(v) is int and abs(v) < 2**63 for v in values):
+            return cursor_encode(Cursor(SYNC_ORDERING, values, 0, fingerprint))
+        # Values the server never writes: the same document, written by hand.
+        document = {"o": SYNC_ORDERING, "v": values, "p": 0, "f": fingerprint}
+        return base64.urlsafe_b64encode(json.dumps(document).encode()).decode().rstrip("=")
+
+    assert client.get("/api/issues", {"sync": forged((0, 0)), "limit": 3}).status_code == 200
+    for values in (
+        (None, None),
+        (None, 5),
+        (2**62, 1),  # ids not handed out yet
+        (2**70, 1),
+        ("849", 6),
+        (849.5, 6),
+        (True, 6),
+        (1, -(2**64)),
+    ):
+        response = client.get("/api/issues", {"sync": forged(values), "limit": 3})
+        assert response.status_code == 400 and "sync" in response.json(), values
 
 
 def test_sync_pages_envelope_and_refusals(api, admin_a, tenant_a):
