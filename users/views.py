@@ -33,7 +33,7 @@ class UserViewSet(SimilarityMixin, BulkUpsertMixin, TenantViewSet):
         # Former members' accounts are for those who manage users.
         return policy.manages_users(request.user)
 
-    def bulk_written(self, *, created: list[int], updated: list[User]) -> None:
+    def bulk_written(self, *, created: list[int], updated: list[int]) -> None:
         # As a saved user does (users.authentication): tokens verified again everywhere.
         if updated:
             forget_tokens(sender=User, using="default")

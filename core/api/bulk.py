@@ -31,22 +31,23 @@ most ``ATTEMPTS`` times, then answered 409.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
-import numpy as np
 import orjson
 from django.core.exceptions import ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import OperationalError, connections, models, router, transaction
-from django.db.models import F, Q
-from django.db.models.fields.tuple_lookups import Tuple, TupleIn
+from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from pgvector.django import VectorField
 from rest_framework import exceptions, serializers
 from rest_framework.decorators import action
 from rest_framework.fields import SkipField, get_error_detail
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.validators import UniqueValidator
 
@@ -179,7 +180,6 @@ class RowOutcome:
     id: int | None = None
     errors: dict = field(default_factory=dict)
     attrs: dict = field(default_factory=dict)
-    instance: models.Model | None = None
     key: tuple = ()
 
 
@@ -285,14 +285,24 @@ class RowValidator:
         return attrs, errors
 
 
+@functools.cache
+def _columns(model: type[models.Model]) -> dict[str, tuple[str, models.Field]]:
+    """Each field name (and column name) of ``model``: its column and field."""
+    found = {}
+    for model_field in model._meta.concrete_fields:
+        found[model_field.name] = found[model_field.attname] = (model_field.attname, model_field)
+    return found
+
+
 def _column_values(model: type[models.Model], attrs: dict) -> dict[str, object]:
     """Validated attributes as column values (a related item as its id)."""
+    columns = _columns(model)
     values = {}
     for name, value in attrs.items():
-        model_field = model._meta.get_field(name)
-        if isinstance(model_field, models.ForeignKey) and isinstance(value, models.Model):
+        column, model_field = columns[name]
+        if isinstance(value, models.Model) and isinstance(model_field, models.ForeignKey):
             value = value.pk
-        values[model_field.attname] = value
+        values[column] = value
     return values
 
 
@@ -303,14 +313,6 @@ def _json_value(value: object) -> object:
     if hasattr(value, "tolist"):
         return value.tolist()
     raise TypeError(f"{type(value).__name__} is not JSON")
-
-
-def _same(model_field: models.Field, stored: object, given: object) -> bool:
-    if isinstance(model_field, VectorField):
-        if stored is None or given is None:
-            return stored is None and given is None
-        return bool(np.array_equal(np.asarray(stored, np.float32), np.asarray(given, np.float32)))
-    return stored == given
 
 
 class BulkUpsert:
@@ -368,12 +370,12 @@ class BulkUpsert:
         keys = self._keys(validator)
         self._prefetch_related(serializer, context["related_rows"])
         referenced = self._resolve_references(validator)
-        existing = self._existing(keys)
+        existing = self._existing(keys, as_models=self._looks_at_items(serializer))
         for index, (row, outcome) in enumerate(zip(self.rows, self.outcomes, strict=True)):
             if outcome.errors:
                 continue
             instance = existing.get(outcome.key)
-            if instance is not None:
+            if isinstance(instance, models.Model):
                 refused = self._refused(instance)
                 if refused:
                     outcome.errors = {"non_field_errors": [refused]}
@@ -384,20 +386,24 @@ class BulkUpsert:
                 outcome.errors = errors
                 continue
             outcome.attrs = _column_values(self.model, attrs)
-            outcome.instance = instance
             if instance is None:
                 outcome.status = "created"
             else:
-                outcome.id = instance.pk
-                changed = {
-                    column: value
-                    for column, value in outcome.attrs.items()
-                    if not _same(
-                        self.model._meta.get_field(column), getattr(instance, column), value
-                    )
-                }
-                outcome.attrs = changed
-                outcome.status = "updated" if changed else "unchanged"
+                # Updated, or unchanged when the database finds every value already stored.
+                outcome.id, outcome.status = instance.pk, "updated"
+
+    def _looks_at_items(self, serializer) -> bool:
+        """Whether the row's item is looked at by more than its columns: a ``validate_<field>``
+        method of the resource (they may read ``serializer.instance``) or an object permission."""
+        methods = {
+            name for name in serializer.fields
+            if hasattr(serializer, f"validate_{name}") and not hasattr(BulkRowBase, f"validate_{name}")
+        }  # fmt: skip
+        permissions = any(
+            type(permission).has_object_permission is not BasePermission.has_object_permission
+            for permission in self.view.get_permissions()
+        )
+        return bool(methods) or permissions
 
     def _keys(self, validator: RowValidator) -> set[tuple]:
         """Each row's natural key, checked by the key fields; a key given twice is an error."""
@@ -489,26 +495,41 @@ class BulkUpsert:
                     ]
         return resolved
 
-    def _existing(self, keys: set[tuple]) -> dict[tuple, models.Model]:
-        """The active items with these keys, locked for the transaction (in id order, so that
-        concurrent bulk writes lock in the same order)."""
+    def _existing(self, keys: set[tuple], *, as_models: bool) -> dict[tuple, object]:
+        """The active items with these keys: model instances, locked for the transaction in id
+        order, when ``as_models`` (a validator or a permission decides by them); else only their
+        ids (the UPDATE compares and locks)."""
         if not keys:
             return {}
         queryset = self.model.objects.using(self.alias).filter(
             client_id=self.client_id, active=True
         )
-        if len(self.key) == 1:
-            queryset = queryset.filter(**{f"{self.key[0]}__in": [key[0] for key in keys]})
+        queryset = queryset.filter(self._keys_condition(keys))
+        if as_models:
+            items = queryset.defer(EMBEDDING_COLUMN).order_by("pk").select_for_update(of=("self",))
+            found = ((tuple(getattr(item, name) for name in self.key), item) for item in items)
         else:
-            queryset = queryset.filter(TupleIn(Tuple(*(F(name) for name in self.key)), list(keys)))
-        if not any(isinstance(row, Mapping) and EMBEDDING_COLUMN in row for row in self.rows):
-            queryset = queryset.defer(EMBEDDING_COLUMN)
-        found = {}
-        for item in queryset.order_by("pk").select_for_update(of=("self",)):
-            key = tuple(getattr(item, name) for name in self.key)
-            if key in keys:
-                found[key] = item
-        return found
+            found = (
+                (tuple(row[1:]), SimpleNamespace(pk=row[0]))
+                for row in queryset.values_list("pk", *self.key)
+            )
+        return {key: item for key, item in found if key in keys}
+
+    def _keys_condition(self, keys: set[tuple]) -> RawSQL:
+        """``(key columns) = any of keys``, with one array parameter per column (a thousand
+        keys as a thousand parameters cost Django more to compile than the query to run)."""
+        connection = connections[self.alias]
+        quote = connection.ops.quote_name
+        table = quote(self.model._meta.db_table)
+        fields = [self.model._meta.get_field(name) for name in self.key]
+        arrays = [[key[position] for key in keys] for position in range(len(fields))]
+        if len(fields) == 1:
+            sql = f"{table}.{quote(fields[0].column)} = ANY(%s)"
+        else:
+            columns = ", ".join(f"{table}.{quote(f.column)}" for f in fields)
+            typed = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+            sql = f"({columns}) IN (SELECT * FROM unnest({typed}))"
+        return RawSQL(sql, arrays, output_field=models.BooleanField())
 
     def _refused(self, instance: models.Model) -> str | None:
         """Why the caller may not change ``instance`` (the viewset's object permissions)."""
@@ -526,7 +547,8 @@ class BulkUpsert:
         if updates:
             self._update(updates)
         self.view.bulk_written(
-            created=[o.id for o in creates], updated=[o.instance for o in updates]
+            created=[o.id for o in creates],
+            updated=[o.id for o in updates if o.status == "updated"],
         )
 
     def _recordset(self, columns: list[str], records: list[dict]) -> tuple[str, str]:
@@ -572,25 +594,43 @@ class BulkUpsert:
                 outcome.id = inserted[outcome.key]
 
     def _update(self, updates: list[RowOutcome]) -> None:
-        meta = self.model._meta
-        columns = sorted({column for outcome in updates for column in outcome.attrs})
-        records = [
-            {
-                "id": outcome.id,
-                **{column: getattr(outcome.instance, column) for column in columns},
-                **outcome.attrs,
-            }
-            for outcome in updates
-        ]
+        """One UPDATE per set of columns the rows give, of the rows that differ from what is
+        stored (the database compares, on the row version it locks): the others are
+        ``unchanged``. An item deleted since the lookup retries the request (it is new now)."""
+        groups: dict[tuple[str, ...], list[RowOutcome]] = {}
+        for outcome in sorted(updates, key=lambda o: o.id):
+            groups.setdefault(tuple(sorted(outcome.attrs)), []).append(outcome)
         quote = connections[self.alias].ops.quote_name
-        source, document = self._recordset(["id", *columns], records)
-        assignments = ", ".join(f"{quote(column)} = v.{quote(column)}" for column in columns)
-        sql = (
-            f"UPDATE {quote(meta.db_table)} AS t SET {assignments} FROM {source} "
-            "WHERE t.id = v.id AND t.client_id = %s"
-        )
-        with connections[self.alias].cursor() as cursor:
-            cursor.execute(sql, [document, self.client_id])
+        table = quote(self.model._meta.db_table)
+        written: set[int] = set()
+        for columns, group in groups.items():
+            source, document = self._recordset(
+                ["id", *columns], [{"id": o.id, **o.attrs} for o in group]
+            )
+            names = ", ".join(f"t.{quote(column)}" for column in columns)
+            given = ", ".join(f"v.{quote(column)}" for column in columns)
+            assignments = ", ".join(f"{quote(column)} = v.{quote(column)}" for column in columns)
+            sql = (
+                f"UPDATE {table} AS t SET {assignments} FROM {source} "
+                "WHERE t.id = v.id AND t.client_id = %s AND t.active "
+                f"AND ROW({names}) IS DISTINCT FROM ROW({given}) RETURNING t.id"
+            )
+            with connections[self.alias].cursor() as cursor:
+                cursor.execute(sql, [document, self.client_id])
+                written.update(row[0] for row in cursor.fetchall())
+        others = [o.id for o in updates if o.id not in written]
+        if others:
+            with connections[self.alias].cursor() as cursor:
+                cursor.execute(
+                    f"SELECT count(*) FROM {table} WHERE id = ANY(%s) AND client_id = %s "
+                    "AND active",
+                    [others, self.client_id],
+                )
+                if cursor.fetchone()[0] != len(others):
+                    raise Conflicted
+        for outcome in updates:
+            if outcome.id not in written:
+                outcome.status = "unchanged"
 
 
 def _envelope(data) -> tuple[list, bool]:
@@ -688,5 +728,5 @@ class BulkUpsertMixin:
             tally[outcome.status] += 1
         return Response({"results": results, **tally})
 
-    def bulk_written(self, *, created: list[int], updated: list[models.Model]) -> None:
+    def bulk_written(self, *, created: list[int], updated: list[int]) -> None:
         """Called in the transaction once the rows are written."""
