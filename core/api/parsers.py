@@ -19,12 +19,15 @@ from __future__ import annotations
 import codecs
 import json
 import math
+import re
 
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser, get_encoding
 from rest_framework.utils.json import strict_constant
 
 MAX_DEPTH = 64
+# A JSON escape of a UTF-16 surrogate (\\ud800-\\udfff), the only way a body's text can hold one.
+SURROGATE_ESCAPE = re.compile(r"\\[uU][dD][89a-fA-F]")
 MAX_DIGITS = 4300  # Python's own limit for converting text to int
 
 
@@ -58,10 +61,12 @@ def _storable(text: str) -> bool:
     return True
 
 
-def body_problem(value: object, limit: int) -> str | None:
+def body_problem(value: object, limit: int, *, text: bool = True) -> str | None:
     """What makes a parsed body unacceptable (too deep, unstorable text), if anything. Walked
-    without recursion, so that the check itself cannot overflow the stack.
+    without recursion, so that the check itself cannot overflow the stack. ``text=False`` skips
+    the strings (their source held no escape that could make a lone surrogate).
     """
+    kinds = dict | list | str if text else dict | list
     pending = [(value, 1)]
     while pending:
         item, depth = pending.pop()
@@ -72,14 +77,12 @@ def body_problem(value: object, limit: int) -> str | None:
             if depth > limit:
                 return f"the body nests deeper than {limit} levels"
             if isinstance(item, dict):
-                if not all(_storable(key) for key in item):
+                if text and not all(_storable(key) for key in item):
                     return "a key holds a lone surrogate (not a Unicode character)"
                 children = item.values()
             else:
                 children = item
-            pending.extend(
-                (child, depth + 1) for child in children if isinstance(child, dict | list | str)
-            )
+            pending.extend((child, depth + 1) for child in children if isinstance(child, kinds))
     return None
 
 
@@ -103,7 +106,8 @@ class BoundedJSONParser(JSONParser):
             ) from None
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
-        problem = body_problem(data, MAX_DEPTH)
+        # Decoded strictly, the text holds no surrogate itself: only a \\u escape makes one.
+        problem = body_problem(data, MAX_DEPTH, text=SURROGATE_ESCAPE.search(text) is not None)
         if problem is not None:
             raise ParseError(f"JSON parse error - {problem}")
         return data
