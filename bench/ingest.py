@@ -7,9 +7,9 @@ jsonb_to_recordset(...) ON CONFLICT (client_id, key) WHERE active DO UPDATE ... 
 differs. Both run on the same primary, tables, indexes and triggers; the rows are deleted before
 each new round. Rounds alternate (ours, floor, ours, ...); medians.
 
-(i) follows ``?sync=`` pages of 1,000 rows over the big client's issues, from an empty token
-until ``more`` is false; the floor is one raw query of the same rows in the same order, dumped
-with orjson.
+(i) follows ``?sync=&include_deleted=true`` pages of 1,000 rows over the big client's issues
+(deleted ones as tombstones, as a copy needs them), from an empty token until ``more`` is false;
+the floor is one raw query of the same rows in the same order, dumped with orjson.
 """
 
 from __future__ import annotations
@@ -206,7 +206,8 @@ def bulk_upsert(ctx: Context) -> list[Row]:
 def _sync_pass(port: int, token: str) -> tuple[float, int]:
     started, served, cursor = time.perf_counter(), 0, ""
     while True:
-        answer = http_get(port, "/api/issues", {"sync": cursor, "limit": 1000}, token)
+        query = {"sync": cursor, "limit": 1000, "include_deleted": "true"}
+        answer = http_get(port, "/api/issues", query, token)
         page = orjson.loads(answer.split(b"\r\n\r\n", 1)[1])
         served += page["count"]
         cursor = page["next_sync"]
