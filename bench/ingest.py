@@ -224,7 +224,7 @@ def _sync_floor(client_id: int) -> tuple[float, int]:
         connection.cursor(binary=True) as cursor,
     ):
         cursor.execute(
-            f"SELECT {columns} FROM issues WHERE client_id = %s AND active ORDER BY change_xid, id",
+            f"SELECT {columns} FROM issues WHERE client_id = %s ORDER BY change_xid, id",
             [client_id],
         )
         rows = [dict(zip(plan.names, row, strict=True)) for row in cursor.fetchall()]

@@ -183,6 +183,15 @@ class RowOutcome:
     key: tuple = ()
 
 
+def _memo_key(name: str, value: object) -> tuple | None:
+    """What identifies a field's input for reuse: a scalar, or a list of scalars (labels)."""
+    if isinstance(value, MEMO_TYPES):
+        return (name, type(value), value)
+    if isinstance(value, list) and all(isinstance(item, MEMO_TYPES) for item in value):
+        return (name, list, tuple((type(item), item) for item in value))
+    return None
+
+
 class RowValidator:
     """Validates rows with a serializer's own fields and ``validate_<field>`` methods.
 
@@ -214,7 +223,7 @@ class RowValidator:
 
     def field_value(self, name: str, value):
         """``value`` validated by the field ``name`` (raises ValidationError)."""
-        key = (name, type(value), value) if isinstance(value, MEMO_TYPES) else None
+        key = _memo_key(name, value)
         if key is not None and key in self.memo:
             validated, error = self.memo[key]
             if error is not None:
