@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from core.api.throttling import rate_limit_headers
+
 # Set in the WSGI environ by config.wsgi.ChunkedBodies when a chunked body could not be taken.
 BODY_PROBLEM = "analytics.body_problem"
 TOO_LARGE = "too large"
@@ -53,3 +55,17 @@ class RequestSizeLimitMiddleware:
                 status=413,
             )
         return self.get_response(request)
+
+
+class RateLimitHeadersMiddleware:
+    """Every answer to a counted request says the caller's limit: ``X-RateLimit-Limit``,
+    ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset`` (seconds until the current window ends),
+    from the tightest limit that counted it (``core.api.throttling``)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        rate_limit_headers(request, response)
+        return response

@@ -48,6 +48,8 @@ if not SECRET_KEY:
     SECRET_KEY = development_secret_key(EMBEDDED_DB_DIR)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+# Headers a browser client may read: page links and the caller's rate limit.
+CORS_EXPOSE_HEADERS = ["Link", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"]
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 
 # ---- databases --------------------------------------------------------------------------
@@ -174,6 +176,7 @@ MIDDLEWARE = [
     # Serves the admin's and the API docs' static files under gunicorn.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.RequestSizeLimitMiddleware",
+    "core.middleware.RateLimitHeadersMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -279,6 +282,7 @@ SPECTACULAR_SETTINGS = {
         "core.api.schema.add_error_responses",
         "core.api.schema.add_item_links",
         "core.api.schema.strict_request_bodies",
+        "core.api.schema.add_response_headers",
     ],
 }
 

@@ -4,6 +4,9 @@ Pages are chosen by ``offset`` or, for deep pages, by an opaque ``cursor`` (``co
 ``?cursor=`` (empty) starts at the top, and each page of a cursor listing carries the
 ``next_cursor`` to pass on (null on the last page). ``total_count`` is always exact.
 
+Every page has an RFC 8288 ``Link`` header: ``first``, and ``next`` (and, by offset, ``prev``)
+where there is one.
+
 A sync listing (``?sync=``, empty to begin) serves the rows in change order, never skipping a
 change that commits late (``core.changes``), and each page carries ``next_sync``: a token that never runs out. ``more``
 says whether another page is ready now; once it is false, keep the token and come back later
@@ -22,6 +25,7 @@ from django.db.models.expressions import RawSQL
 from rest_framework import exceptions
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from core import changes
 from core.api import cursors
@@ -95,6 +99,7 @@ class EnvelopePagination(BasePagination):
         """
         if not queryset.ordered:
             raise ImproperlyConfigured(f"{view.__class__.__name__} lists an unordered queryset")
+        self.request = request
         params = validate_query(
             request,
             page_params_serializer(default_limit=self.default_limit, max_limit=self.max_limit),
@@ -239,7 +244,39 @@ class EnvelopePagination(BasePagination):
             body["more"] = self.more
         elif self.cursor_mode:
             body["next_cursor"] = self.next_cursor
-        return Response(body)
+        links = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in self.links(len(data)).items())
+        return Response(body, headers={"Link": links})
+
+    def links(self, count: int) -> dict[str, str]:
+        """RFC 8288 links of this page: ``first``, and ``prev``/``next`` where there is one."""
+        url = self.request.build_absolute_uri()
+        if self.sync_mode:
+            found = {"first": replace_query_param(url, cursors.SYNC_PARAMETER, "")}
+            if self.more:
+                found["next"] = replace_query_param(url, cursors.SYNC_PARAMETER, self.next_sync)
+            return found
+        if self.cursor_mode:
+            found = {
+                "first": remove_query_param(
+                    replace_query_param(url, cursors.PARAMETER, ""), "offset"
+                )
+            }
+            if self.next_cursor:
+                found["next"] = remove_query_param(
+                    replace_query_param(url, cursors.PARAMETER, self.next_cursor), "offset"
+                )
+            return found
+        found = {"first": remove_query_param(url, "offset")}
+        if self.offset > 0:
+            previous = max(self.offset - self.limit, 0)
+            found["prev"] = (
+                replace_query_param(url, "offset", previous)
+                if previous
+                else remove_query_param(url, "offset")
+            )
+        if self.offset + count < self.total_count:
+            found["next"] = replace_query_param(url, "offset", self.offset + self.limit)
+        return found
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
         extra = dict(self.extra_schema)

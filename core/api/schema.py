@@ -160,3 +160,41 @@ def strict_request_bodies(result: dict, generator, request, public) -> dict:
                     if row is not None and row.get("type") == "object":
                         row["additionalProperties"] = False
     return result
+
+
+RATE_LIMIT_HEADERS = {
+    "X-RateLimit-Limit": "Requests allowed per period to this caller (by token, else address).",
+    "X-RateLimit-Remaining": "Requests left now.",
+    "X-RateLimit-Reset": "Seconds until the current window ends (and, on a 429, until a request "
+    "fits again).",
+}
+LINK_HEADER = (
+    'RFC 8288 links: <url>; rel="first", and "next" (and, paging by offset, "prev") where there '
+    "is one."
+)
+
+
+def add_response_headers(result: dict, generator, request, public) -> dict:
+    """Document the rate-limit headers on every answer about tenant data and ``Link`` on list
+    pages (a postprocessing hook)."""
+    for path, item in result.get("paths", {}).items():
+        if not path.startswith(TENANT_PATHS) or path.startswith(NOT_TENANT_PATHS):
+            continue
+        for method, operation in item.items():
+            responses = operation.get("responses") if isinstance(operation, dict) else None
+            if not responses:
+                continue
+            paged = (
+                method == "get"
+                and "limit"
+                in {parameter.get("name") for parameter in operation.get("parameters", [])}
+                and "cursor"
+                in {parameter.get("name") for parameter in operation.get("parameters", [])}
+            )
+            for code, response in responses.items():
+                headers = response.setdefault("headers", {})
+                for name, description in RATE_LIMIT_HEADERS.items():
+                    headers[name] = {"schema": {"type": "integer"}, "description": description}
+                if paged and code == "200":
+                    headers["Link"] = {"schema": {"type": "string"}, "description": LINK_HEADER}
+    return result

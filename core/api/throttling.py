@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import caches
@@ -29,10 +30,39 @@ from core.db.state import current
 logger = logging.getLogger(__name__)
 
 
+class RateLimit(NamedTuple):
+    """A caller's limit, what is left of it, and seconds until it is reset (see ``_allow``)."""
+
+    limit: int
+    remaining: int
+    reset: int
+
+
+RATE_LIMIT = "rate_limit"  # the attribute of the Django request that holds the tightest limit
+
+
+def note_limit(request, status: RateLimit) -> None:
+    """Remember ``status`` for the response's headers, unless a tighter one is noted already."""
+    django_request = getattr(request, "_request", request)
+    noted = getattr(django_request, RATE_LIMIT, None)
+    if noted is None or status.remaining < noted.remaining:
+        setattr(django_request, RATE_LIMIT, status)
+
+
+def rate_limit_headers(request, response) -> None:
+    """``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset`` (seconds) of a counted request."""
+    status = getattr(request, RATE_LIMIT, None)
+    if status is not None:
+        response["X-RateLimit-Limit"] = str(status.limit)
+        response["X-RateLimit-Remaining"] = str(status.remaining)
+        response["X-RateLimit-Reset"] = str(status.reset)
+
+
 class SlidingWindowThrottleMixin:
     """Counts live in the ``throttle`` cache (``THROTTLE_CACHE_URL``), one counter per window."""
 
     wait_seconds = 0.0
+    status: RateLimit
 
     @property
     def cache(self):
@@ -48,10 +78,12 @@ class SlidingWindowThrottleMixin:
         if key is None:
             return True
         try:
-            return self._allow(key)
+            allowed = self._allow(key)
         except Exception:  # any cache backend's error: serve the request rather than fail it
             logger.warning("rate-limit cache unavailable; request not counted")
             return True
+        note_limit(request, self.status)
+        return allowed
 
     def _allow(self, key: str) -> bool:
         position = self.timer() / self.duration
@@ -61,10 +93,15 @@ class SlidingWindowThrottleMixin:
         # Counted first, checked after: concurrent requests cannot all slip in at the limit.
         in_current = self._add(current, 1)
         in_previous = self.cache.get(previous, 0)
-        if in_current + in_previous * (1 - elapsed) <= self.num_requests:
+        used = in_current + in_previous * (1 - elapsed)
+        # Until the current window ends: then the requests of the one before stop counting.
+        reset = math.ceil((1 - elapsed) * self.duration)
+        if used <= self.num_requests:
+            self.status = RateLimit(self.num_requests, math.floor(self.num_requests - used), reset)
             return True
         self._add(current, -1)  # a refused request does not count
         self.wait_seconds = self._wait(in_current - 1, in_previous, elapsed)
+        self.status = RateLimit(self.num_requests, 0, math.ceil(self.wait()))
         return False
 
     def _add(self, key: str, delta: int) -> int:
