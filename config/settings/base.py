@@ -173,6 +173,8 @@ MIDDLEWARE = [
     # First: every answer is logged, those of the guards below included.
     "health.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # ETag on every GET (items name their version: core.api.conditional); If-None-Match: 304.
+    "django.middleware.http.ConditionalGetMiddleware",
     # Serves the admin's and the API docs' static files under gunicorn.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.RequestSizeLimitMiddleware",

@@ -197,4 +197,52 @@ def add_response_headers(result: dict, generator, request, public) -> dict:
                     headers[name] = {"schema": {"type": "integer"}, "description": description}
                 if paged and code == "200":
                     headers["Link"] = {"schema": {"type": "string"}, "description": LINK_HEADER}
+                if method == "get" and code == "200":
+                    headers["ETag"] = {"schema": {"type": "string"}, "description": ETAG}
+                    if path.endswith("{id}/"):
+                        headers["Last-Modified"] = {
+                            "schema": {"type": "string"},
+                            "description": "When the item last changed (HTTP date).",
+                        }
+            _conditional(path, method, operation)
     return result
+
+
+ETAG = (
+    'A strong entity tag: of an item, its version ("<id>.<version>", ".ml" with ML fields); of '
+    "any other answer, its body."
+)
+
+
+def _conditional(path: str, method: str, operation: dict) -> None:
+    """``If-None-Match`` (304) on reads, ``If-Match`` (412) on changes of an item."""
+    parameters = operation.setdefault("parameters", [])
+    responses = operation["responses"]
+    if method == "get" and "200" in responses:
+        parameters.append(
+            {
+                "name": "If-None-Match",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": "The ETag of a copy held: 304, with no body, while it is current.",
+            }
+        )
+        responses.setdefault("304", {"description": "Not modified: the copy held is current."})
+    if method in ("put", "patch", "delete") and "{id}" in path:
+        parameters.append(
+            {
+                "name": "If-Match",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": "Change only this version (an ETag from a GET, or *); else 412.",
+            }
+        )
+        responses.setdefault(
+            "412",
+            {
+                "description": "The item changed since that version: read it again.",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            },
+        )

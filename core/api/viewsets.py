@@ -11,7 +11,9 @@ import functools
 from django.db import transaction
 from rest_framework import exceptions, mixins, viewsets
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
 
+from core.api.conditional import check_if_match, versioned
 from core.api.filters import QueryFilterBackend, StrictOrderingFilter, multi_valued
 from core.api.pagination import EnvelopePagination
 from core.api.params import (
@@ -157,6 +159,11 @@ class TenantReadOnlyViewSet(
             queryset = queryset.defer("embedding")
         return queryset
 
+    def retrieve(self, request, *args, **kwargs):
+        row = self.get_object()
+        response = Response(self.get_serializer(row).data)
+        return versioned(response, row, self.scope.include_ml_fields)
+
     def list(self, request, *args, **kwargs):
         """One page: from plain rows when the serializer allows it (``core.api.rows``)."""
         self.include_deleted = validate_query(request, ListParamsSerializer)["include_deleted"]
@@ -232,11 +239,26 @@ class TenantViewSet(
     def update(self, request, *args, **kwargs):
         kwargs["partial"] = True
         with self.changing_one_row():
-            return super().update(request, *args, **kwargs)
+            response = super().update(request, *args, **kwargs)
+            # The version the change made (the stamp trigger set it in this transaction).
+            self.written.refresh_from_db(fields=["change_xid"])
+            return versioned(response, self.written, self.scope.include_ml_fields)
+
+    def perform_update(self, serializer) -> None:
+        super().perform_update(serializer)
+        self.written = serializer.instance
 
     def destroy(self, request, *args, **kwargs):
         with self.changing_one_row():
             return super().destroy(request, *args, **kwargs)
+
+    def get_object(self):
+        """The row, and, when it is about to change, a 412 unless ``If-Match`` names its
+        current version (optimistic concurrency: the row is locked, so the check holds)."""
+        row = super().get_object()
+        if self.locks_rows:
+            check_if_match(self.request, row)
+        return row
 
     def perform_destroy(self, instance) -> None:
         tenant_row_soft_delete(row=instance, by=self.request.user)
