@@ -2,7 +2,7 @@
 
 An item's version is the transaction that last wrote it (``change_xid``, stamped by the database
 on every write, ``core.changes``). Its strong ``ETag`` names that version and the representation
-(with or without ML fields): ``"<id>.<change_xid>"`` or ``"<id>.<change_xid>.ml"``.
+(with or without ML fields, all fields or ``?fields=``): ``"<id>.<change_xid>"`` and a suffix.
 ``If-None-Match`` on a ``GET`` answers 304 when it names the current ``ETag``
 (``django.middleware.http.ConditionalGetMiddleware``, which also gives every other ``GET``, list
 pages included, an ``ETag`` from its body). ``If-Match`` on ``PUT``, ``PATCH`` and ``DELETE`` is
@@ -12,6 +12,7 @@ read the same version only the first one's change is applied.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from django.db import models
@@ -27,14 +28,23 @@ class PreconditionFailed(exceptions.APIException):
     default_code = "precondition_failed"
 
 
-def version_tag(row: models.Model, ml: bool) -> str:
-    """The strong ``ETag`` of ``row``'s current version, in one representation."""
-    return f'"{row.pk}.{row.change_xid}{".ml" if ml else ""}"'
+def version(row: models.Model) -> str:
+    """``<id>.<change_xid>``: which version of which item."""
+    return f"{row.pk}.{row.change_xid}"
 
 
-def versioned(response, row: models.Model, ml: bool):
+def version_tag(row: models.Model, ml: bool, fields: tuple[str, ...] | None = None) -> str:
+    """The strong ``ETag`` of ``row``'s current version, in one representation (with ML fields,
+    ``.ml``; some fields only, ``.f`` and a digest of their names)."""
+    suffix = ".ml" if ml else ""
+    if fields is not None:
+        suffix += ".f" + hashlib.sha256(",".join(fields).encode()).hexdigest()[:8]
+    return f'"{version(row)}{suffix}"'
+
+
+def versioned(response, row: models.Model, ml: bool, fields: tuple[str, ...] | None = None):
     """``response`` (of ``row``) with its ``ETag`` and ``Last-Modified``."""
-    response["ETag"] = version_tag(row, ml)
+    response["ETag"] = version_tag(row, ml, fields)
     response["Last-Modified"] = http_date(row.last_updated_at.timestamp())
     return response
 
@@ -63,6 +73,9 @@ def check_if_match(request, row: models.Model) -> None:
             {"If-Match": ['Expected entity tags such as "12.345" (or *), comma-separated.']}
         )
     weak = {match[1] for match in re.finditer(r'W/"([^"]*)"', header)}
-    current = {version_tag(row, ml).strip('"') for ml in (False, True)}
-    if not any(tag in current and tag not in weak for tag in tags):
+    current = version(row)
+    # Any representation of the current version: the same item as it is now.
+    if not any(
+        tag not in weak and (tag == current or tag.startswith(current + ".")) for tag in tags
+    ):
         raise PreconditionFailed()

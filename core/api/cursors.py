@@ -26,7 +26,7 @@ PARAMETER = "cursor"
 SYNC_PARAMETER = "sync"
 # Parameters that do not change which rows a list holds or in what order.
 NOT_FINGERPRINTED = frozenset(
-    {PARAMETER, SYNC_PARAMETER, "limit", "offset", "include_ml_fields", "format"}
+    {PARAMETER, SYNC_PARAMETER, "limit", "offset", "include_ml_fields", "fields", "format"}
 )
 
 

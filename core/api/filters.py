@@ -251,6 +251,15 @@ def text_filter(max_length: int, **kwargs) -> django_filters.CharFilter:
     )
 
 
+def names_pattern(names, *, sign: str = "") -> str:
+    """A regular expression of ``names``, comma-separated, each at most once (``sign``: what may
+    precede one, ``-?`` for an ordering)."""
+    alternatives = "|".join(names)
+    # The lookahead refuses a name given twice (as the parameter's check does).
+    once = rf"(?!.*(?:^|,){sign}({alternatives})(?:,.*)?,{sign}\1(?:,|$))"
+    return f"^{once}{sign}({alternatives})(,{sign}({alternatives}))*$"
+
+
 class StrictOrderingFilter(OrderingFilter):
     """``?ordering=a,-b`` over the view's ``ordering_fields``; an unknown field is a 400.
 
@@ -291,9 +300,6 @@ class StrictOrderingFilter(OrderingFilter):
     def get_schema_operation_parameters(self, view) -> list[dict]:
         if getattr(view, "action", "list") != "list":
             return []  # only lists are ordered (a similarity search is ordered by distance)
-        names = "|".join(sorted(view.ordering_fields))
-        # The lookahead refuses a field named twice (as the filter does).
-        once = rf"(?!.*(?:^|,)-?({names})(?:,.*)?,-?\1(?:,|$))"
         return [
             {
                 "name": self.ordering_param,
@@ -303,7 +309,10 @@ class StrictOrderingFilter(OrderingFilter):
                     "Comma-separated fields, each at most once, - for descending: "
                     f"{', '.join(sorted(view.ordering_fields))}."
                 ),
-                "schema": {"type": "string", "pattern": f"^{once}-?({names})(,-?({names}))*$"},
+                "schema": {
+                    "type": "string",
+                    "pattern": names_pattern(sorted(view.ordering_fields), sign="-?"),
+                },
             }
         ]
 

@@ -124,6 +124,10 @@ class RowPlan:
     columns: tuple[str, ...]
     converters: tuple[tuple[int, Converter], ...]
 
+    def only(self, names: tuple[str, ...]) -> RowPlan:
+        """The plan of some of the fields (``?fields=``): only their columns are read."""
+        return _narrowed(self, names)
+
     def fetch(
         self,
         queryset: models.QuerySet,
@@ -161,6 +165,21 @@ class RowPlan:
         keys = [tuple(row[p] for p in positions) for row in rows] if positions else []
         found_total = rows[0][len(columns)] if total is not None and rows else None
         return Fetched(items, keys, found_total)
+
+
+@functools.lru_cache(maxsize=1024)
+def _narrowed(plan: RowPlan, names: tuple[str, ...]) -> RowPlan:
+    positions = [plan.names.index(name) for name in names]
+    converters = dict(plan.converters)
+    return RowPlan(
+        names,
+        tuple(plan.columns[position] for position in positions),
+        tuple(
+            (index, converters[position])
+            for index, position in enumerate(positions)
+            if position in converters
+        ),
+    )
 
 
 # What a serializer may not redefine to use the fast path: each can make the output depend on

@@ -6,6 +6,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
+from core.api.filters import names_pattern
 from core.api.params import ClientParamSerializer, CommonParamsSerializer
 
 
@@ -43,7 +44,20 @@ class ApiAutoSchema(AutoSchema):
             parameters.append(CommonParamsSerializer if has_ml_fields else ClientParamSerializer)
             if "{id}" in self.path:
                 parameters.append(ID_PARAMETER)
+            if getattr(self.view, "action", None) in ("list", "retrieve"):
+                parameters.append(self._fields_parameter())
         return parameters
+
+    def _fields_parameter(self) -> OpenApiParameter:
+        names = self.view.readable_fields(False)
+        ml = " (and embedding, with include_ml_fields=true)" if self.view.has_ml_fields() else ""
+        return OpenApiParameter(
+            "fields",
+            {"type": "string", "pattern": names_pattern(names)},
+            OpenApiParameter.QUERY,
+            description="Only these fields, comma-separated, each at most once (only their "
+            f"columns are read): {', '.join(names)}{ml}.",
+        )
 
 
 # The error bodies, as components (what ErrorSerializer and ValidationErrorSerializer describe).

@@ -29,10 +29,14 @@ from core.counts import counter_sql, tenant_rows_count
 from core.db.query_shape import SqlExpression
 from core.services import tenant_row_soft_delete
 
+FIELDS = "fields"
 COMMON_PARAMETERS = frozenset({"format", *CommonParamsSerializer().fields})
 # Query parameters an action takes besides the common ones and (``filtered``) the filters.
 ACTION_PARAMETERS = {
-    "list": frozenset({"limit", "offset", "cursor", "ordering", "sync", "include_deleted"}),
+    "list": frozenset(
+        {"limit", "offset", "cursor", "ordering", "sync", "include_deleted", "fields"}
+    ),
+    "retrieve": frozenset({"fields"}),
     "similar": frozenset({"limit"}),
 }
 FILTERED_ACTIONS = frozenset({"list", "similar_search"})
@@ -160,22 +164,59 @@ class TenantReadOnlyViewSet(
         return queryset
 
     def retrieve(self, request, *args, **kwargs):
+        fields = self.requested_fields(request)
         row = self.get_object()
-        response = Response(self.get_serializer(row).data)
-        return versioned(response, row, self.scope.include_ml_fields)
+        data = self.get_serializer(row).data
+        if fields is not None:
+            data = {name: data[name] for name in fields}
+        return versioned(Response(data), row, self.scope.include_ml_fields, fields)
+
+    @classmethod
+    @functools.cache
+    def readable_fields(cls, ml: bool) -> tuple[str, ...]:
+        """The fields of the items' representation (with or without ML fields), in order."""
+        serializer = cls.serializer_class(context={"include_ml_fields": ml})
+        return tuple(name for name, field in serializer.fields.items() if not field.write_only)
+
+    def requested_fields(self, request) -> tuple[str, ...] | None:
+        """``?fields=a,b``: the fields to answer with, in the representation's order (None: all).
+        An unknown or repeated field is a 400 naming ``fields``."""
+        raw = request.query_params.get(FIELDS)
+        if raw is None:
+            return None
+        readable = self.readable_fields(self.scope.include_ml_fields)
+        names = raw.split(",")
+        unknown = [name for name in names if name not in readable]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if unknown or repeated:
+            problem = (
+                f"Unknown field {', '.join(repr(name) for name in unknown)}"
+                if unknown
+                else f"Each field may appear once ({', '.join(repeated)} repeated)"
+            )
+            raise exceptions.ValidationError(
+                {FIELDS: [f"{problem}; choose from {', '.join(readable)}, comma-separated."]}
+            )
+        return tuple(name for name in readable if name in names)
 
     def list(self, request, *args, **kwargs):
         """One page: from plain rows when the serializer allows it (``core.api.rows``)."""
         self.include_deleted = validate_query(request, ListParamsSerializer)["include_deleted"]
         if self.include_deleted and not self.may_see_deleted_rows(request):
             raise exceptions.PermissionDenied("include_deleted: not for your role.")
+        fields = self.requested_fields(request)
         queryset = self.filter_queryset(self.get_queryset())
         plan = row_plan(self.get_serializer_class(), self.scope.include_ml_fields)
         if plan is not None:
+            if fields is not None:
+                plan = plan.only(fields)  # only those columns are read
             page = self.paginator.paginate(queryset, request, self, fetch=plan.fetch)
             return self.paginator.get_paginated_response(page)
         page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        data = self.get_serializer(page, many=True).data
+        if fields is not None:
+            data = [{name: item[name] for name in fields} for item in data]
+        return self.get_paginated_response(data)
 
     def may_see_deleted_rows(self, request) -> bool:
         """Whether the caller may list soft-deleted rows (``include_deleted``)."""
