@@ -60,8 +60,8 @@ class Context:
     clients: dict[str, int]
     tokens: dict[str, str]
 
-    def get(self, path: str, query: dict, size: str = "big") -> bytes:
-        status, body = wsgi_get(self.application, path, query, self.tokens[size])
+    def get(self, path: str, query: dict, size: str = "big", headers: dict | None = None) -> bytes:
+        status, body = wsgi_get(self.application, path, query, self.tokens[size], headers)
         if status != 200:
             raise RuntimeError(f"GET {path} {query} answered {status}: {body[:300]!r}")
         return body
@@ -176,6 +176,39 @@ def list_page(ctx: Context) -> list[Row]:
             f"{t['sparse'] / t['full']:.2f}x",
             detail=f"sparse {t['sparse']:.2f} ms ({len(ctx.get(ISSUES, sparse)) / 1e3:.0f} kB), "
             f"all fields {t['full']:.2f} ms ({len(ours) / 1e3:.0f} kB)",
+        )
+    )
+    step("measuring: compression in-process")
+    gz = {"HTTP_ACCEPT_ENCODING": "gzip"}
+    t = ctx.list_times(
+        {
+            "plain": lambda: ctx.get(ISSUES, {"limit": 100}),
+            "gzip": lambda: ctx.get(ISSUES, {"limit": 100}, headers=gz),
+        }
+    )
+    packed = ctx.get(ISSUES, {"limit": 100}, headers=gz)
+    rows.append(
+        _ratio_row(
+            "(a) list of 100, in-process: gzip / plain time",
+            t["gzip"] / t["plain"],
+            1.1,
+            at_most=True,
+            detail=f"gzip {t['gzip']:.2f} ms ({len(packed) / 1e3:.0f} kB), plain "
+            f"{t['plain']:.2f} ms ({len(ours) / 1e3:.0f} kB)",
+        )
+    )
+    whole, whole_packed = (
+        ctx.get(ISSUES, {"limit": 1000}),
+        ctx.get(ISSUES, {"limit": 1000}, headers=gz),
+    )
+    rows.append(
+        _ratio_row(
+            "(a) page of 1,000: plain / gzip size",
+            len(whole) / len(whole_packed),
+            4,
+            at_most=False,
+            detail=f"{len(whole) / 1e3:.0f} kB plain, {len(whole_packed) / 1e3:.0f} kB gzip "
+            "(level 1)",
         )
     )
     # Last: the baseline's heavy requests leave the process in a state the others should not

@@ -10,9 +10,14 @@ from urllib.parse import urlencode
 
 
 def wsgi_get(
-    application, path: str, query: dict | None = None, token: str | None = None
+    application,
+    path: str,
+    query: dict | None = None,
+    token: str | None = None,
+    headers: dict | None = None,
 ) -> tuple[int, bytes]:
-    """GET ``path`` from ``application`` without a network: status code and body."""
+    """GET ``path`` from ``application`` without a network: status code and body (``headers``:
+    more request headers, as WSGI names them: ``HTTP_ACCEPT_ENCODING``)."""
     environ = {
         "REQUEST_METHOD": "GET",
         "PATH_INFO": path,
@@ -32,6 +37,7 @@ def wsgi_get(
     }
     if token:
         environ["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    environ.update(headers or {})
     status = []
 
     def start_response(line, headers, exc_info=None):

@@ -1,9 +1,14 @@
-"""Request guards that apply before any view runs."""
+"""Request guards that apply before any view runs, and what every answer gets on its way out
+(rate-limit headers, compression)."""
 
 from __future__ import annotations
 
+import gzip
+import re
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.cache import patch_vary_headers
 
 from core.api.throttling import rate_limit_headers
 
@@ -68,4 +73,47 @@ class RateLimitHeadersMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         rate_limit_headers(request, response)
+        return response
+
+
+# Answers smaller than this are sent as they are (compressing them saves less than it costs).
+COMPRESS_MIN_BYTES = 1024
+# gzip's fastest level: most of the saving (JSON repeats its keys), a fraction of level 6's time.
+COMPRESS_LEVEL = 1
+ACCEPTS_GZIP = re.compile(
+    r"(?:^|,)\s*gzip\s*(?:;\s*q\s*=\s*(?!0(?:\.0*)?\s*(?:,|$))[0-9.]+\s*)?(?:,|$)"
+)
+
+
+class CompressionMiddleware:
+    """JSON answers of at least ``COMPRESS_MIN_BYTES`` are gzip-compressed for clients that
+    accept it (``Accept-Encoding: gzip``, not ``q=0``). HTML (the admin's pages, with their CSRF
+    tokens) is never compressed.
+
+    A compressed answer is another representation: its strong ``ETag`` gets a ``.gz`` suffix
+    (an item's version stays readable for ``If-Match``, ``core.api.conditional``); Django's own
+    ``GZipMiddleware`` would make it weak, which ``If-Match`` never accepts.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.streaming
+            or response.has_header("Content-Encoding")
+            or not response.get("Content-Type", "").startswith("application/json")
+            or len(response.content) < COMPRESS_MIN_BYTES
+        ):
+            return response
+        patch_vary_headers(response, ("Accept-Encoding",))
+        if not ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", "").lower()):
+            return response
+        response.content = gzip.compress(response.content, compresslevel=COMPRESS_LEVEL, mtime=0)
+        response["Content-Length"] = str(len(response.content))
+        response["Content-Encoding"] = "gzip"
+        etag = response.get("ETag")
+        if etag and etag.startswith('"'):
+            response["ETag"] = f'{etag[:-1]}.gz"'
         return response

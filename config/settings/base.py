@@ -175,6 +175,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # ETag on every GET (items name their version: core.api.conditional); If-None-Match: 304.
     "django.middleware.http.ConditionalGetMiddleware",
+    # Inside it: a compressed answer's ETag is that of what is sent.
+    "core.middleware.CompressionMiddleware",
     # Serves the admin's and the API docs' static files under gunicorn.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.RequestSizeLimitMiddleware",
