@@ -13,6 +13,10 @@ from config.api_urls import router as api_router
 from core.api.exceptions import not_found, read_only_json
 from core.api.index import api_index_view, service_index
 
+# The schema and the docs are the same for everyone and hold no data: a code generator run
+# twice a minute is not refused (they are not counted against the anonymous limit).
+UNTHROTTLED: list = []
+
 # Each routed resource's list, then the schema and the docs (the index at /api/).
 RESOURCES = {
     **{
@@ -29,15 +33,23 @@ urlpatterns = [
     re_path(r"^api/?$", api_index_view(RESOURCES), name="api-index"),
     path("api/", include("config.api_urls")),
     # GET and HEAD only (a JSON 405 otherwise: OPTIONS on the docs would render a missing template).
-    re_path(r"^api/schema/?$", read_only_json(SpectacularAPIView.as_view()), name="schema"),
+    re_path(
+        r"^api/schema/?$",
+        read_only_json(SpectacularAPIView.as_view(throttle_classes=UNTHROTTLED)),
+        name="schema",
+    ),
     re_path(
         r"^api/docs/?$",
-        read_only_json(SpectacularSwaggerView.as_view(url_name="schema")),
+        read_only_json(
+            SpectacularSwaggerView.as_view(url_name="schema", throttle_classes=UNTHROTTLED)
+        ),
         name="swagger-ui",
     ),
     re_path(
         r"^api/redoc/?$",
-        read_only_json(SpectacularRedocView.as_view(url_name="schema")),
+        read_only_json(
+            SpectacularRedocView.as_view(url_name="schema", throttle_classes=UNTHROTTLED)
+        ),
         name="redoc",
     ),
     # A path that matches nothing is a 404 whatever the method (no CSRF check first: 403 would

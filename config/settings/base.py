@@ -287,6 +287,7 @@ SPECTACULAR_SETTINGS = {
         "core.api.schema.add_item_links",
         "core.api.schema.strict_request_bodies",
         "core.api.schema.add_response_headers",
+        "core.api.schema.optional_ml_fields",
     ],
 }
 

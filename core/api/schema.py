@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from core.api.filters import names_pattern
 from core.api.params import ClientParamSerializer, CommonParamsSerializer
+from core.fields import EMBEDDING_COLUMN
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -260,3 +261,14 @@ def _conditional(path: str, method: str, operation: dict) -> None:
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
             },
         )
+
+
+def optional_ml_fields(result: dict, generator, request, public) -> dict:
+    """``embedding`` is in a representation only with ``include_ml_fields=true``: a property of
+    every item component, never a required one (a postprocessing hook)."""
+    for component in result.get("components", {}).get("schemas", {}).values():
+        required = component.get("required")
+        shown = component.get("properties", {}).get(EMBEDDING_COLUMN, {}).get("readOnly")
+        if shown and required and EMBEDDING_COLUMN in required:
+            required.remove(EMBEDDING_COLUMN)
+    return result

@@ -13,6 +13,15 @@ from core.fields import EMBEDDING_DIMENSIONS
 TENANT_READ_ONLY_FIELDS = ("id", "client_id", "active", "created_at", "last_updated_at")
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "number"},
+        "minItems": EMBEDDING_DIMENSIONS,
+        "maxItems": EMBEDDING_DIMENSIONS,
+        "nullable": True,
+    }
+)
 class EmbeddingField(serializers.Field):
     """A pgvector value as a JSON array of floats (or null); read-only here."""
 
@@ -94,7 +103,9 @@ class TenantModelSerializer(KnownFieldsOnly, serializers.ModelSerializer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if not self.context.get("include_ml_fields"):
+        # A request says whether it wants ML fields; without one (the schema), the
+        # representation is described whole: embedding included, as null or 1536 numbers.
+        if not self.context.get("include_ml_fields", True):
             self.fields.pop("embedding", None)
 
     def build_standard_field(self, field_name, model_field):

@@ -234,7 +234,9 @@ class TenantReadOnlyViewSet(
         context = super().get_serializer_context()
         scope = getattr(self, "scope", None)
         context["client_id"] = scope.client_id if scope else None
-        context["include_ml_fields"] = bool(scope and scope.include_ml_fields)
+        if scope is not None:
+            # (Without a scope, the schema: it describes the whole representation.)
+            context["include_ml_fields"] = scope.include_ml_fields
         return context
 
 

@@ -19,3 +19,15 @@ def test_docs_are_served(client, path):
     assert response.status_code == 200
     if path != "/api/schema/":
         assert b"cdn" not in response.content.lower()
+
+
+def test_the_item_schemas_describe_the_embedding():
+    from core.tests.schema_operations import schema
+
+    components = schema()["components"]["schemas"]
+    for name in ("Issue", "Project", "PullRequest", "User"):
+        embedding = components[name]["properties"]["embedding"]
+        assert embedding["type"] == "array" and embedding["nullable"] is True
+        assert embedding["minItems"] == embedding["maxItems"] == 1536
+        # Only with include_ml_fields=true: never a required property.
+        assert "embedding" not in components[name].get("required", [])

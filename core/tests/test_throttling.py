@@ -119,3 +119,14 @@ def test_a_forged_forwarded_for_header_is_not_a_new_identity(api, settings):
         for n in range(3)
     ]
     assert statuses == [401, 401, 429]
+
+
+def test_the_schema_and_the_docs_are_not_counted(api, settings):
+    caches["throttle"].clear()
+    settings.API_THROTTLE_ANON = "1/minute"
+    anonymous = api()
+    for path in ("/api/schema/", "/api/schema/?format=json", "/api/docs/", "/api/redoc/"):
+        for _ in range(3):
+            assert anonymous.get(path, REMOTE_ADDR="198.51.100.20").status_code == 200, path
+    assert anonymous.get("/api/issues", REMOTE_ADDR="198.51.100.20").status_code == 401
+    assert anonymous.get("/api/issues", REMOTE_ADDR="198.51.100.20").status_code == 429
