@@ -21,10 +21,9 @@ from core.api.rows import row_plan
 from issues.serializers import IssueSerializer
 
 
-def _replica_params() -> dict:
-    entry = settings.DATABASES[
-        settings.REPLICA_ALIASES[0] if settings.REPLICA_ALIASES else "default"
-    ]
+def connection_params(alias: str) -> dict:
+    """psycopg's connection parameters for a database alias."""
+    entry = settings.DATABASES[alias]
     params = {
         "host": entry["HOST"],
         "port": entry["PORT"] or None,
@@ -35,11 +34,15 @@ def _replica_params() -> dict:
     return {key: value for key, value in params.items() if value}
 
 
+def replica_params() -> dict:
+    return connection_params(settings.REPLICA_ALIASES[0] if settings.REPLICA_ALIASES else "default")
+
+
 class IssueFloor:
     """Issue list pages straight from the standby."""
 
     def __init__(self) -> None:
-        self.connection = psycopg.connect(**_replica_params(), autocommit=True)
+        self.connection = psycopg.connect(**replica_params(), autocommit=True)
         register_vector(self.connection)
         self.queries = {}
         for ml in (False, True):

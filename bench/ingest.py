@@ -20,10 +20,9 @@ import time
 
 import orjson
 import psycopg
-from django.conf import settings
 from django.db import connections
 
-from bench.floor import _replica_params
+from bench.floor import connection_params, replica_params
 from bench.loadgen import HOST, http_get
 from bench.progress import step
 from bench.scenarios import Context, Row, _ratio_row
@@ -155,25 +154,13 @@ def _floor(connection, client_id: int, rows: list[dict]) -> float:
     return time.perf_counter() - started
 
 
-def _primary_params() -> dict:
-    entry = settings.DATABASES["default"]
-    params = {
-        "host": entry["HOST"],
-        "port": entry["PORT"] or None,
-        "user": entry["USER"] or None,
-        "password": entry["PASSWORD"] or None,
-        "dbname": entry["NAME"],
-    }
-    return {key: value for key, value in params.items() if value}
-
-
 def bulk_upsert(ctx: Context) -> list[Row]:
     """(h) 10,000 new issues, then the same 10,000 changed: ours over HTTP against the floor."""
     client_id, token = _writer()
     new, changed = etl_rows(0), etl_rows(1)
     runs = {"ours new": [], "ours changed": [], "floor new": [], "floor changed": []}
     step(f"(h) bulk upsert of {ROWS:,} issues in requests of {BATCH:,}, {ROUNDS} rounds")
-    with gunicorn(ctx.settings.port), psycopg.connect(**_primary_params()) as connection:
+    with gunicorn(ctx.settings.port), psycopg.connect(**connection_params("default")) as connection:
         for round_ in range(ROUNDS + 1):
             for variant in ("ours", "floor") if round_ % 2 == 0 else ("floor", "ours"):
                 _clear(client_id)
@@ -220,7 +207,7 @@ def _sync_floor(client_id: int) -> tuple[float, int]:
     columns = ", ".join(f'"{column}"' for column in plan.columns)
     started = time.perf_counter()
     with (
-        psycopg.connect(**_replica_params()) as connection,
+        psycopg.connect(**replica_params()) as connection,
         connection.cursor(binary=True) as cursor,
     ):
         cursor.execute(

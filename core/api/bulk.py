@@ -128,6 +128,9 @@ def bulk_problems(base: type[serializers.ModelSerializer]) -> list[str]:
         problems.append("its model has no unique constraint on client + columns among active rows")
     if serializer.get_validators():
         problems.append("it has serializer-level validators")
+    for model_field, _ in key_references(base.Meta.model).values():
+        if not isinstance(serializer.fields.get(model_field.attname), TenantRelatedField):
+            problems.append(f"{model_field.attname} is not a TenantRelatedField")
     for name, writable in serializer.fields.items():
         if writable.read_only:
             continue
@@ -486,11 +489,11 @@ class BulkUpsert:
                     entry["errors"][name] = _failed(error)
             keys = {value for value in wanted.values() if value is not None}
             related = model_field.related_model
+            # The related field's own queryset: the caller's client's active rows.
+            scope = validator.serializer.fields[model_field.attname].get_queryset()
             found = {
                 getattr(item, column): item
-                for item in related.objects.using(self.alias).filter(
-                    client_id=self.client_id, active=True, **{f"{column}__in": keys}
-                )
+                for item in scope.using(self.alias).filter(**{f"{column}__in": keys})
             } if keys else {}  # fmt: skip
             for index, value in wanted.items():
                 entry = resolved[index]

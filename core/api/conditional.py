@@ -19,7 +19,7 @@ from django.db import models
 from django.utils.http import http_date
 from rest_framework import exceptions, status
 
-ENTITY_TAG = re.compile(r'\s*(?:W/)?"([^"]*)"\s*(?:,|$)')
+ENTITY_TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*(?:,|$)')
 
 
 class PreconditionFailed(exceptions.APIException):
@@ -49,16 +49,19 @@ def versioned(response, row: models.Model, ml: bool, fields: tuple[str, ...] | N
     return response
 
 
-def _tags(header: str) -> list[str] | None:
-    """The entity tags of an ``If-Match`` value, or None when it is not a list of them."""
-    tags, position = [], 0
+def _strong_tags(header: str) -> list[str] | None:
+    """The strong entity tags of an ``If-Match`` value (weak ones never match: RFC 9110's strong
+    comparison), or None when the value is not a list of entity tags."""
+    tags, position, found = [], 0, False
     while position < len(header):
         match = ENTITY_TAG.match(header, position)
         if match is None or match.end() == position:
             return None
-        tags.append(match[1])
+        found = True
+        if match[1] is None:
+            tags.append(match[2])
         position = match.end()
-    return tags or None
+    return tags if found else None
 
 
 def check_if_match(request, row: models.Model) -> None:
@@ -67,15 +70,12 @@ def check_if_match(request, row: models.Model) -> None:
     header = request.headers.get("If-Match")
     if header is None or header.strip() == "*":
         return
-    tags = _tags(header)
+    tags = _strong_tags(header)
     if tags is None:
         raise exceptions.ValidationError(
             {"If-Match": ['Expected entity tags such as "12.345" (or *), comma-separated.']}
         )
-    weak = {match[1] for match in re.finditer(r'W/"([^"]*)"', header)}
     current = version(row)
     # Any representation of the current version: the same item as it is now.
-    if not any(
-        tag not in weak and (tag == current or tag.startswith(current + ".")) for tag in tags
-    ):
+    if not any(tag == current or tag.startswith(current + ".") for tag in tags):
         raise PreconditionFailed()

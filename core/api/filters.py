@@ -113,7 +113,7 @@ class ValuesFormField(forms.Field):
 
     widget = forms.MultipleHiddenInput  # reads every value of the parameter (getlist)
 
-    def __init__(self, *, item: forms.Field, choices=None, **kwargs) -> None:
+    def __init__(self, *, item: forms.Field, **kwargs) -> None:
         self.item = item
         super().__init__(**kwargs)
 
@@ -132,9 +132,6 @@ class ValuesFormField(forms.Field):
                 )
             cleaned[self.item.clean(raw)] = None
         return list(cleaned)
-
-    def validate(self, value) -> None:
-        pass  # each value was cleaned by ``item``
 
 
 class ValuesFilter(django_filters.MultipleChoiceFilter):
@@ -251,6 +248,22 @@ def text_filter(max_length: int, **kwargs) -> django_filters.CharFilter:
     )
 
 
+def names_refused(
+    parameter: str, noun: str, wrong: list[str], names: list[str], choices: str
+) -> exceptions.ValidationError | None:
+    """The 400 for a comma-separated list of names (``ordering``, ``fields``) that has ``wrong``
+    terms or names one twice; None when it has neither."""
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if not wrong and not repeated:
+        return None
+    problem = (
+        f"Unknown {noun} {', '.join(repr(term) for term in wrong)}"
+        if wrong
+        else f"Each field may appear once ({', '.join(repeated)} repeated)"
+    )
+    return exceptions.ValidationError({parameter: [f"{problem}; choose from {choices}."]})
+
+
 def names_pattern(names, *, sign: str = "") -> str:
     """A regular expression of ``names``, comma-separated, each at most once (``sign``: what may
     precede one, ``-?`` for an ordering)."""
@@ -277,21 +290,10 @@ class StrictOrderingFilter(OrderingFilter):
         wrong = [term for term, match in zip(terms, fields, strict=True)
                  if match is None or match["field"] not in allowed]  # fmt: skip
         names = [match["field"] for match in fields if match is not None]
-        repeated = sorted({name for name in names if names.count(name) > 1})
-        if wrong or repeated:
-            problem = (
-                f"Unknown ordering field {', '.join(repr(term) for term in wrong)}"
-                if wrong
-                else f"Each field may appear once ({', '.join(repeated)} repeated)"
-            )
-            raise exceptions.ValidationError(
-                {
-                    self.ordering_param: [
-                        f"{problem}; choose from {', '.join(sorted(allowed))}, comma-separated, "
-                        "prefix - for descending."
-                    ]
-                }
-            )
+        choices = f"{', '.join(sorted(allowed))}, comma-separated, prefix - for descending"
+        refused = names_refused(self.ordering_param, "ordering field", wrong, names, choices)
+        if refused is not None:
+            raise refused
         ordering = [match[0] for match in fields]
         if "id" not in names:
             ordering.append("-id" if ordering[-1].startswith("-") else "id")

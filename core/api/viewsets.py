@@ -14,7 +14,12 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from core.api.conditional import check_if_match, versioned
-from core.api.filters import QueryFilterBackend, StrictOrderingFilter, multi_valued
+from core.api.filters import (
+    QueryFilterBackend,
+    StrictOrderingFilter,
+    multi_valued,
+    names_refused,
+)
 from core.api.pagination import EnvelopePagination
 from core.api.params import (
     CommonParamsSerializer,
@@ -187,16 +192,10 @@ class TenantReadOnlyViewSet(
         readable = self.readable_fields(self.scope.include_ml_fields)
         names = raw.split(",")
         unknown = [name for name in names if name not in readable]
-        repeated = sorted({name for name in names if names.count(name) > 1})
-        if unknown or repeated:
-            problem = (
-                f"Unknown field {', '.join(repr(name) for name in unknown)}"
-                if unknown
-                else f"Each field may appear once ({', '.join(repeated)} repeated)"
-            )
-            raise exceptions.ValidationError(
-                {FIELDS: [f"{problem}; choose from {', '.join(readable)}, comma-separated."]}
-            )
+        choices = f"{', '.join(readable)}, comma-separated"
+        refused = names_refused(FIELDS, "field", unknown, names, choices)
+        if refused is not None:
+            raise refused
         return tuple(name for name in readable if name in names)
 
     def list(self, request, *args, **kwargs):
