@@ -23,6 +23,8 @@ RESOURCES = {
         prefix.replace("/", "_").replace("-", "_"): f"/api/{prefix}"
         for prefix, _, _ in api_router.registry
     },
+    "auth_token": "/api/auth/token",
+    "auth_tokens": "/api/auth/tokens",
     "schema": "/api/schema/",
     "docs": "/api/docs/",
 }
@@ -31,6 +33,7 @@ urlpatterns = [
     path("", include("health.urls")),
     path("admin/", admin.site.urls),
     re_path(r"^api/?$", api_index_view(RESOURCES), name="api-index"),
+    path("api/auth/", include("users.urls")),
     path("api/", include("config.api_urls")),
     # GET and HEAD only (a JSON 405 otherwise: OPTIONS on the docs would render a missing template).
     re_path(

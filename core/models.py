@@ -1,5 +1,6 @@
 """The tenant (Client) and the abstract base every tenant-owned row is built on."""
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models.functions import Now
 
@@ -61,6 +62,30 @@ class TenantRowCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.table_name} of client {self.client_id}: {self.rows}"
+
+
+class IdempotencyKey(models.Model):
+    """A client's ``Idempotency-Key`` and the answer of the request that first sent it
+    (``core.api.idempotency``); kept for ``IDEMPOTENCY_KEY_HOURS``."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    user_id = models.BigIntegerField(help_text="Who sent it: only they get its answer.")
+    fingerprint = models.CharField(max_length=64, help_text="HMAC-SHA256 of method, path and body.")
+    status = models.PositiveSmallIntegerField()
+    body = models.JSONField(null=True, encoder=DjangoJSONEncoder)
+    headers = models.JSONField(default=dict)
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "idempotency_keys"
+        constraints = [
+            models.UniqueConstraint(fields=["client", "key"], name="idempotency_keys_unique"),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_keys_age_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key} of client {self.client_id}"
 
 
 def tenant_list_index(table: str) -> models.Index:

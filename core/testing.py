@@ -109,3 +109,25 @@ def use_file_cache(django_settings, alias: str, location) -> None:
             "LOCATION": str(location),
         },
     }
+
+
+def suite_database_environment(**overrides: str) -> dict[str, str]:
+    """The environment of a process (a ``manage.py`` command, a gunicorn instance) that works on
+    the suite's test database, on the embedded primary and its standby, and shares the suite's
+    cache (token epochs, read-your-writes positions)."""
+    import os
+
+    embedded = embedded_servers()
+    name = connections["default"].settings_dict["NAME"]
+
+    def url(server) -> str:
+        return embedded.url(server).replace("@/analytics?", f"@/{name}?")
+
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": url(embedded.primary),
+        "REPLICA_DATABASE_URLS": url(embedded.standby),
+        "CACHE_URL": f"filecache://{settings.CACHES['default']['LOCATION']}",
+        **overrides,
+    }

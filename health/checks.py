@@ -39,6 +39,7 @@ from health.session_settings import session_settings_section
 HEALTHY = "healthy"
 DEGRADED = "degraded"
 UNHEALTHY = "unhealthy"
+LIVE = "ok"  # liveness' answer: the process runs
 SEVERITY = {HEALTHY: 0, DEGRADED: 1, UNHEALTHY: 2}
 SCOPES = ("live", "ready", "database", "ml", "all")
 
@@ -135,7 +136,7 @@ def _first_answer[T](aliases: list[str], read: Callable[[str], T]) -> Answer[T]:
 
 def check_live() -> CheckResult:
     """Liveness: the process runs; no database is touched."""
-    return CheckResult(name="live", status=HEALTHY, body={"status": "ok"}, summary="process up")
+    return CheckResult(name="live", status=HEALTHY, body={"status": LIVE}, summary="process up")
 
 
 def check_ready() -> CheckResult:

@@ -110,10 +110,10 @@ class ApiTokenAdmin(ReadOnlyAdmin):
     every process (``users.authentication``).
     """
 
-    list_display = ("prefix_shown", "name", "user", "created_at")
+    list_display = ("prefix_shown", "name", "user", "created_at", "expires_at")
     list_select_related = ("user", "user__client")
     search_fields = ("prefix", "name", "user__email")
-    fields = ("prefix_shown", "name", "user", "created_at")
+    fields = ("prefix_shown", "name", "user", "created_at", "expires_at")
     readonly_fields = fields
 
     @admin.display(description="prefix")

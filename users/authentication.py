@@ -2,7 +2,8 @@
 
 A token is looked up on the primary (a standby may not have replayed a revocation yet; a
 standby answers only while the primary is down, and its answers are never remembered), and a
-verified token is remembered by the process for ``API_TOKEN_CACHE_SECONDS``: a lookup is a
+verified token is remembered by the process for ``API_TOKEN_CACHE_SECONDS`` (never past its
+``expires_at``; an expired token is a 401 saying so): a lookup is a
 three-table query, the largest single cost of a small read.
 
 Remembered tokens never outlive a change made through the application. Saving or deleting a
@@ -30,6 +31,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
@@ -110,6 +112,9 @@ class TokenCache:
 
     def put(self, digest: str, token: ApiToken, epoch: object) -> None:
         seconds = settings.API_TOKEN_CACHE_SECONDS
+        if token.expires_at is not None:
+            # Never remembered past its expiry: then it is looked up, and refused.
+            seconds = min(seconds, (token.expires_at - timezone.now()).total_seconds())
         if seconds <= 0 or epoch is UNKNOWN_EPOCH or epoch is None:
             return
         if len(self._entries) >= self.max_entries:
@@ -209,6 +214,8 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         token, on_primary = self._find(digest)
         if token is None or not token.user.active or not token.user.client.active:
             raise exceptions.AuthenticationFailed("Invalid token.")
+        if token.expired():
+            raise exceptions.AuthenticationFailed("Token expired: ask for a new one.")
         if on_primary:
             # A standby's answer may predate a revocation: used, never remembered.
             tokens.put(digest, token, epoch)
@@ -240,5 +247,8 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "API token from create_api_user.",
+            "description": (
+                "An API token: from POST /api/auth/token (email and password) or the "
+                "create_api_user command."
+            ),
         }

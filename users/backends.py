@@ -8,6 +8,27 @@ from core.db.router import primary_first
 from users.models import User
 
 
+def accounts_matching(email: str, password: str, **where) -> list[User]:
+    """The active accounts with address ``email`` (and ``where``) whose password is ``password``,
+    read on the primary (a password just set, an account just deactivated).
+
+    With no such address the password is hashed all the same: how long the answer takes says
+    nothing about whether the address has an account. Each further account with the address
+    costs one more check.
+    """
+    candidates, _ = primary_first(
+        lambda alias: list(
+            User._default_manager.using(alias).filter(
+                email__iexact=email, active=True, client__active=True, **where
+            )
+        )
+    )
+    if not candidates:
+        User().set_password(password)
+        return []
+    return [user for user in candidates if user.check_password(password)]
+
+
 class PrimaryModelBackend(ModelBackend):
     """Django's model backend, loading a session's user from the primary.
 
@@ -27,18 +48,7 @@ class PrimaryModelBackend(ModelBackend):
         email = username if username is not None else kwargs.get(User.USERNAME_FIELD)
         if email is None or password is None:
             return None
-        candidates, _ = primary_first(
-            lambda alias: list(
-                User._default_manager.using(alias).filter(
-                    email__iexact=email, active=True, is_staff=True
-                )
-            )
-        )
-        if not candidates:
-            # As long as a real check: the answer's timing says nothing about the address.
-            User().set_password(password)
-            return None
-        matching = [user for user in candidates if user.check_password(password)]
+        matching = accounts_matching(email, password, is_staff=True)
         if len(matching) != 1 or not self.user_can_authenticate(matching[0]):
             return None
         return matching[0]

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
+from django.db.models.functions import Upper
+from django.utils import timezone
 
 from core.changes import row_stamp_trigger, tenant_sync_index
 from core.counts import count_triggers
@@ -86,6 +89,8 @@ class User(TenantModel, AbstractBaseUser, PermissionsMixin):
             tenant_sync_index("users"),
             models.Index(fields=["client", "active", "-created_at", "-id"], name="users_list_idx"),
             models.Index(fields=["client", "role"], name="users_role_idx"),
+            # Logins by address (any client's: users.backends.accounts_matching).
+            models.Index(Upper("email"), name="users_login_email_idx"),
             embedding_index("users"),
         ]
         constraints = [
@@ -125,16 +130,27 @@ class ApiToken(models.Model):
     digest = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=8, help_text="First characters, to tell tokens apart.")
     created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="After this time the token is refused (none: never)."
+    )
 
     class Meta:
         db_table = "api_tokens"
+        indexes = [models.Index(fields=["user", "created_at"], name="api_tokens_user_idx")]
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
 
     @classmethod
-    def issue(cls, *, user: User, name: str = "default") -> tuple[ApiToken, str]:
+    def issue(
+        cls, *, user: User, name: str = "default", expires_at: datetime | None = None
+    ) -> tuple[ApiToken, str]:
         """Create a token for ``user``; returns it and the key (which is not stored)."""
         key = secrets.token_urlsafe(32)
-        token = cls.objects.create(user=user, name=name, digest=token_digest(key), prefix=key[:8])
+        token = cls.objects.create(
+            user=user, name=name, digest=token_digest(key), prefix=key[:8], expires_at=expires_at
+        )
         return token, key
+
+    def expired(self, now: datetime | None = None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())

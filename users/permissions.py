@@ -13,7 +13,7 @@ class UserManagementPermission(BasePermission):
     def has_permission(self, request, view) -> bool:
         if request.method in SAFE_METHODS or policy.manages_users(request.user):
             return True
-        return view.action in ("update", "partial_update", *getattr(view, "read_actions", ()))
+        return view.action in ("update", "partial_update", "me", *getattr(view, "read_actions", ()))
 
     def has_object_permission(self, request, view, obj) -> bool:
         if request.method in SAFE_METHODS:

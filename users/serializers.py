@@ -23,9 +23,18 @@ class UserSerializer(TenantModelSerializer):
         max_length=128,
         style={"input_type": "password"},
         help_text=(
-            "Optional; without one the user cannot log into the admin (API tokens still work). "
-            "Common passwords are refused."
+            "Write-only: set by an admin (a new user's first password) or by the user with "
+            "current_password. With it the user gets tokens at POST /api/auth/token; Django's "
+            "password validators apply (common, too short, too like the address)."
         ),
+    )
+    current_password = serializers.CharField(
+        write_only=True,
+        required=False,
+        max_length=128,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+        help_text="Your own password, to change it (not needed for others' or a first one).",
     )
     preferences = StrictDictField(required=False, help_text="Free-form settings of the user.")
 
@@ -40,6 +49,7 @@ class UserSerializer(TenantModelSerializer):
             "is_admin",
             "preferences",
             "password",
+            "current_password",
             "embedding",
         )
         read_only_fields = TENANT_READ_ONLY_FIELDS
@@ -69,6 +79,24 @@ class UserSerializer(TenantModelSerializer):
     def validate_password(self, value: str) -> str:
         validate_password(value, user=self.instance)
         return value
+
+    def validate(self, attrs: dict) -> dict:
+        current = attrs.pop("current_password", None)
+        request = self.context.get("request")
+        own = (
+            self.instance is not None
+            and request is not None
+            and request.user.pk == self.instance.pk
+        )
+        if "password" in attrs and own and self.instance.has_usable_password():
+            # A token alone (which may leak) does not turn into the account's password.
+            if current is None:
+                raise serializers.ValidationError(
+                    {"current_password": ["Needed to change your own password."]}
+                )
+            if not self.instance.check_password(current):
+                raise serializers.ValidationError({"current_password": ["Wrong password."]})
+        return attrs
 
     def create(self, validated_data: dict) -> User:
         password = validated_data.pop("password", None)

@@ -1,6 +1,8 @@
 """User endpoints."""
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
+from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 
 from core.api.bulk import BulkUpsertMixin
@@ -19,7 +21,7 @@ class UserViewSet(SimilarityMixin, BulkUpsertMixin, TenantViewSet):
     """Users of the caller's client."""
 
     # Passwords are set one user at a time (each is hashed on purpose slowly).
-    bulk_excluded_fields = ("password",)
+    bulk_excluded_fields = ("password", "current_password")
     bulk_key_normalizers = {"email": str.lower}
 
     queryset = User.objects.all()
@@ -28,6 +30,20 @@ class UserViewSet(SimilarityMixin, BulkUpsertMixin, TenantViewSet):
     permission_classes = (IsAuthenticated, RolePermission, UserManagementPermission)
     list_key = "users"
     ordering_fields = ("created_at", "last_updated_at", "id", "email", "role")
+
+    @extend_schema(
+        summary="The caller's own account (GET), or a change to it (PATCH)",
+        responses={200: UserSerializer},
+        request=UserSerializer,
+        filters=False,
+    )
+    @action(detail=False, methods=["get", "patch"], url_path="me", filterset_class=None)
+    def me(self, request, *args, **kwargs):
+        """The item of the caller's own user: the same representation, versions and rules."""
+        self.kwargs[self.lookup_url_kwarg or self.lookup_field] = str(request.user.pk)
+        if request.method == "PATCH":
+            return self.partial_update(request, *args, **kwargs)
+        return self.retrieve(request, *args, **kwargs)
 
     def may_see_deleted_rows(self, request) -> bool:
         # Former members' accounts are for those who manage users.

@@ -4,6 +4,7 @@ The README lists each variable with its default.
 """
 
 import math
+import re
 from pathlib import Path
 
 import environ
@@ -25,6 +26,13 @@ class Env(environ.Env):
 
     def float(self, var, default=environ.Env.NOTSET):
         return self._number(var, float, default, "a number")
+
+    def rate(self, var, default):
+        """A rate limit, ``<n>/second|minute|hour|day`` (empty: none)."""
+        value = self.str(var, default=default).strip()
+        if value and not re.fullmatch(r"[0-9]{1,9}/(second|minute|hour|day|[smhd])", value):
+            raise ImproperlyConfigured(f"{var} must be <n>/second|minute|hour|day, or empty")
+        return value
 
     def _number(self, var, cast, default, kind):
         try:
@@ -233,12 +241,20 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 APPEND_SLASH = False
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 # Rate limits ("<n>/second|minute|hour|day"; empty disables), counted in the shared cache.
-API_THROTTLE_ANON = env.str("API_THROTTLE_ANON", default="120/minute")
-API_THROTTLE_USER = env.str("API_THROTTLE_USER", default="6000/minute")
+API_THROTTLE_ANON = env.rate("API_THROTTLE_ANON", default="120/minute")
+API_THROTTLE_USER = env.rate("API_THROTTLE_USER", default="6000/minute")
 # Reverse proxies in front of the service (anonymous rate limits count per client address).
 API_TRUSTED_PROXIES = env.int("API_TRUSTED_PROXIES", default=0)
 # A verified API token is remembered by each process for this long (0: look it up every time).
 API_TOKEN_CACHE_SECONDS = env.float("API_TOKEN_CACHE_SECONDS", default=5.0)
+# POST /api/auth/token: failed attempts allowed per account (the address tried) and per caller
+# address, in the same grammar as the rate limits; past either, every attempt fails alike.
+API_LOGIN_FAILURES_PER_ACCOUNT = env.rate("API_LOGIN_FAILURES_PER_ACCOUNT", default="10/hour")
+API_LOGIN_FAILURES_PER_ADDRESS = env.rate("API_LOGIN_FAILURES_PER_ADDRESS", default="100/hour")
+# How long an Idempotency-Key's answer is kept for a retried POST (core.api.idempotency).
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
+# Tokens a user may hold at once through POST /api/auth/token.
+API_TOKENS_PER_USER = env.int("API_TOKENS_PER_USER", default=100)
 
 # ---- REST framework ---------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -288,6 +304,7 @@ SPECTACULAR_SETTINGS = {
         "core.api.schema.strict_request_bodies",
         "core.api.schema.add_response_headers",
         "core.api.schema.optional_ml_fields",
+        "health.schema.add_health_endpoints",
     ],
 }
 

@@ -21,3 +21,4 @@ for _alias in DATABASES:
 # The suite makes many requests per user and per address; the limits have their own tests.
 API_THROTTLE_ANON = "100000/minute"
 API_THROTTLE_USER = "100000/minute"
+API_LOGIN_FAILURES_PER_ADDRESS = "100000/minute"

@@ -52,6 +52,7 @@ from rest_framework.response import Response
 from rest_framework.validators import UniqueValidator
 
 from core.api.exceptions import Conflict
+from core.api.idempotency import idempotent
 from core.api.serializers import TenantRelatedField, unknown_field_message
 from core.api.similarity import EmbeddingInputField
 from core.fields import EMBEDDING_COLUMN
@@ -727,6 +728,7 @@ class BulkUpsertMixin:
         )(cls)
 
     @action(detail=False, methods=["post"], url_path="bulk", filterset_class=None)
+    @idempotent
     def bulk(self, request):
         """Create or update up to 1,000 items by natural key, in one transaction."""
         rows, atomic = _envelope(request.data)

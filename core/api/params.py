@@ -94,3 +94,24 @@ def resolve_scope(request: Request) -> TenantScope:
         if not Client.objects.filter(pk=client_id, active=True).exists():
             raise exceptions.NotFound("client_id: no such client.")
     return TenantScope(client_id=client_id, include_ml_fields=params["include_ml_fields"])
+
+
+def check_parameter_names(
+    request: Request, known: frozenset[str], repeatable: frozenset[str] = frozenset()
+) -> None:
+    """Unknown parameters, and parameters given twice (which value was meant?), are 400s."""
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        allowed = ", ".join(sorted(known)) or "none"
+        raise exceptions.ValidationError(
+            {name: [f"Unknown query parameter; allowed: {allowed}."] for name in unknown}
+        )
+    repeated = sorted(
+        name
+        for name, values in request.query_params.lists()
+        if len(values) > 1 and name not in repeatable
+    )
+    if repeated:
+        raise exceptions.ValidationError(
+            {name: ["Given more than once; give it once."] for name in repeated}
+        )

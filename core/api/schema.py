@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from django.urls import Resolver404, resolve
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from core.api.filters import names_pattern
+from core.api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from core.api.idempotency import IDEMPOTENT, KEY, REPLAYED
 from core.api.params import ClientParamSerializer, CommonParamsSerializer
 from core.fields import EMBEDDING_COLUMN
 
@@ -57,7 +60,8 @@ class ApiAutoSchema(AutoSchema):
             {"type": "string", "pattern": names_pattern(names)},
             OpenApiParameter.QUERY,
             description="Only these fields, comma-separated, each at most once (only their "
-            f"columns are read): {', '.join(names)}{ml}.",
+            f"columns are read): {', '.join(names)}{ml}. The answer then holds those fields only "
+            "(the item schema's required list does not apply to it).",
         )
 
 
@@ -220,7 +224,48 @@ def add_response_headers(result: dict, generator, request, public) -> dict:
                             "description": "When the item last changed (HTTP date).",
                         }
             _conditional(path, method, operation)
+            if method == "post" and _idempotent(path):
+                _idempotency(operation)
     return result
+
+
+def _idempotent(path: str) -> bool:
+    """Whether the POST at ``path`` honours ``Idempotency-Key`` (``core.api.idempotency``)."""
+    try:
+        callback = resolve(path).func
+    except Resolver404:
+        return False
+    action = getattr(callback, "actions", {}).get("post")
+    handler = getattr(getattr(callback, "cls", None), action or "", None)
+    return getattr(handler, IDEMPOTENT, False)
+
+
+def _idempotency(operation: dict) -> None:
+    operation.setdefault("parameters", []).append(
+        {
+            "name": IDEMPOTENCY_HEADER,
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string", "pattern": f"^{KEY.pattern}$"},
+            "description": "A key of your choosing (a UUID): sent again with the same request "
+            "within the keys' lifetime (24 hours), the first answer is replayed and nothing is "
+            "written again. Kept for 2xx answers only.",
+        }
+    )
+    responses = operation["responses"]
+    for code, response in responses.items():
+        if code.startswith("2"):
+            response.setdefault("headers", {})[REPLAYED] = {
+                "schema": {"type": "string", "enum": ["true"]},
+                "description": "Present on a replayed answer.",
+            }
+    responses.setdefault(
+        "422",
+        {
+            "description": "This Idempotency-Key was sent with another request.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        },
+    )
 
 
 ETAG = (

@@ -23,6 +23,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
+from rest_framework import exceptions
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
 from core.db.state import current
@@ -85,11 +86,21 @@ class SlidingWindowThrottleMixin:
         note_limit(request, self.status)
         return allowed
 
-    def _allow(self, key: str) -> bool:
+    def _windows(self, key: str) -> tuple[str, str, float]:
+        """The current and the previous window's counters of ``key``, and how much of the
+        current window has passed (0 to 1)."""
         position = self.timer() / self.duration
         window = math.floor(position)
-        elapsed = position - window
-        current, previous = f"{key}:{window}", f"{key}:{window - 1}"
+        return f"{key}:{window}", f"{key}:{window - 1}", position - window
+
+    def used(self, key: str) -> float:
+        """How much of the limit ``key`` has used (counting nothing)."""
+        current, previous, elapsed = self._windows(key)
+        counts = self.cache.get_many([current, previous])
+        return counts.get(current, 0) + counts.get(previous, 0) * (1 - elapsed)
+
+    def _allow(self, key: str) -> bool:
+        current, previous, elapsed = self._windows(key)
         # Counted first, checked after: concurrent requests cannot all slip in at the limit.
         in_current = self._add(current, 1)
         in_previous = self.cache.get(previous, 0)
@@ -133,6 +144,18 @@ class SlidingWindowThrottleMixin:
 
     def wait(self) -> float:
         return max(self.wait_seconds, 1.0)
+
+
+class CountsFailedAuthentication:
+    """A view mixin: a request refused for its credentials counts against the anonymous limit
+    (DRF authenticates before it throttles): no unthrottled token guessing."""
+
+    def initial(self, request, *args, **kwargs) -> None:
+        try:
+            super().initial(request, *args, **kwargs)
+        except (exceptions.NotAuthenticated, exceptions.AuthenticationFailed):
+            self.check_throttles(request)
+            raise
 
 
 class AnonymousThrottle(SlidingWindowThrottleMixin, AnonRateThrottle):

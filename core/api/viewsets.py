@@ -20,16 +20,19 @@ from core.api.filters import (
     multi_valued,
     names_refused,
 )
+from core.api.idempotency import idempotent
 from core.api.pagination import EnvelopePagination
 from core.api.params import (
     CommonParamsSerializer,
     ListParamsSerializer,
     TenantScope,
+    check_parameter_names,
     resolve_scope,
     validate_query,
 )
 from core.api.permissions import RolePermission
 from core.api.rows import row_plan
+from core.api.throttling import CountsFailedAuthentication
 from core.counts import counter_sql, tenant_rows_count
 from core.db.query_shape import SqlExpression
 from core.services import tenant_row_soft_delete
@@ -48,7 +51,10 @@ FILTERED_ACTIONS = frozenset({"list", "similar_search"})
 
 
 class TenantReadOnlyViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    CountsFailedAuthentication,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Rows of the caller's client only; strict query parameters; the list envelope."""
 
@@ -98,13 +104,10 @@ class TenantReadOnlyViewSet(
         return {}
 
     def initial(self, request, *args, **kwargs) -> None:
-        try:
-            super().initial(request, *args, **kwargs)
-        except (exceptions.NotAuthenticated, exceptions.AuthenticationFailed):
-            # Failed attempts count against the anonymous limit: no unthrottled token guessing.
-            self.check_throttles(request)
-            raise
-        self._check_parameter_names(request)
+        super().initial(request, *args, **kwargs)
+        check_parameter_names(
+            request, self.known_parameters(self.action), self.repeatable_parameters(self.action)
+        )
         self.scope = resolve_scope(request)
 
     @classmethod
@@ -123,26 +126,6 @@ class TenantReadOnlyViewSet(
         if action not in FILTERED_ACTIONS:
             return frozenset()
         return multi_valued(getattr(cls, "filterset_class", None))
-
-    def _check_parameter_names(self, request) -> None:
-        """Unknown parameters, and parameters given twice (which value was meant?), are 400s."""
-        known = self.known_parameters(self.action)
-        unknown = sorted(set(request.query_params) - known)
-        if unknown:
-            raise exceptions.ValidationError(
-                {name: [f"Unknown query parameter; allowed: {', '.join(sorted(known))}."]
-                 for name in unknown}
-            )  # fmt: skip
-        repeatable = self.repeatable_parameters(self.action)
-        repeated = sorted(
-            name
-            for name, values in request.query_params.lists()
-            if len(values) > 1 and name not in repeatable
-        )
-        if repeated:
-            raise exceptions.ValidationError(
-                {name: ["Given more than once; give it once."] for name in repeated}
-            )
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -274,6 +257,7 @@ class TenantViewSet(
     def perform_create(self, serializer) -> None:
         serializer.save(client_id=self.scope.client_id)
 
+    @idempotent
     @transaction.atomic
     def create(self, request, *args, **kwargs):
         return super().create(request, *args, **kwargs)

@@ -30,6 +30,7 @@ class Operation:
     query: dict[str, dict]  # name -> JSON schema
     body: dict[str, dict]  # property -> JSON schema (resolved)
     required: tuple[str, ...]
+    public: bool = False  # no token needed (asking for one)
 
     @property
     def has_id(self) -> bool:
@@ -72,8 +73,16 @@ def operations() -> tuple[Operation, ...]:
                 for name, node in body_schema.get("properties", {}).items()
                 if not _resolve(node).get("readOnly")
             }
+            public = not any(operation.get("security", [{}]))
             found.append(
-                Operation(path, method.upper(), query, body, tuple(body_schema.get("required", ())))
+                Operation(
+                    path,
+                    method.upper(),
+                    query,
+                    body,
+                    tuple(body_schema.get("required", ())),
+                    public,
+                )
             )
     return tuple(sorted(found, key=str))
 

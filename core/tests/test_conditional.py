@@ -7,6 +7,7 @@ import threading
 import pytest
 from django.db import connections
 
+from core.testing import wait_for_standby
 from issues.tests.factories import IssueFactory
 from projects.tests.factories import ProjectFactory
 
@@ -42,6 +43,7 @@ def test_list_pages_carry_an_etag_of_their_body(api, admin_a, tenant_a):
 @pytest.mark.django_db(transaction=True, databases="__all__")
 def test_if_match_applies_a_change_to_the_version_read_only(api, admin_a, tenant_a):
     issue = IssueFactory(client=tenant_a, priority="Low")
+    wait_for_standby()  # written outside any request: nobody's pin covers it
     client = api(admin_a)
     tag = client.get(f"/api/issues/{issue.pk}")["ETag"]
     stale = client.patch(
@@ -113,6 +115,7 @@ def _edit(api, user, path: str, tag: str, value: str, start, answers: list) -> N
 def test_two_concurrent_editors_of_one_version(api, admin_a, tenant_a):
     for round_ in range(5):
         issue = IssueFactory(client=tenant_a, key=f"EDIT-{round_}")
+        wait_for_standby()
         path = f"/api/issues/{issue.pk}"
         tag = api(admin_a).get(path)["ETag"]
         answers: list[int] = []

@@ -14,7 +14,8 @@ from functools import partial
 import pytest
 
 from core.drills import call
-from core.tests.schema_operations import VECTOR, factory_for, make_row, operations
+from core.models import TenantModel
+from core.tests.schema_operations import VECTOR, factory_for, make_row, model_for, operations
 from issues.models import Issue
 from issues.tests.factories import IssueFactory
 from users.models import ApiToken
@@ -47,10 +48,13 @@ def tokens(tenant, count: int, role: str = "user") -> list[str]:
     return [ApiToken.issue(user=UserFactory(client=tenant, role=role))[1] for _ in range(count)]
 
 
+# Rows of a client (a user's own tokens race below).
 ROW_DELETES = [
     operation
     for operation in operations()
-    if operation.method == "DELETE" and operation.path.endswith("{id}/")
+    if operation.method == "DELETE"
+    and operation.path.endswith("{id}/")
+    and issubclass(model_for(operation.path), TenantModel)
 ]
 
 
@@ -66,6 +70,17 @@ def test_of_concurrent_deletes_of_one_row_exactly_one_succeeds(live_server, tena
         assert statuses == {204: 1, 404: CLIENTS - 1}, statuses
         outcomes.update(statuses)
     print(f"\nrace {operation}: {ROUNDS} rounds x {CLIENTS} clients, {dict(outcomes)}")
+
+
+def test_of_concurrent_revocations_of_one_token_exactly_one_succeeds(live_server, tenant_a):
+    holder = UserFactory(client=tenant_a)
+    keys = [ApiToken.issue(user=holder)[1] for _ in range(CLIENTS)]
+    for _ in range(ROUNDS):
+        token, _ = ApiToken.issue(user=holder, name="revoked")
+        path = f"/api/auth/tokens/{token.pk}"
+        results = together([partial(call, live_server.url, key, "DELETE", path) for key in keys])
+        statuses = Counter(result.status for result in results)
+        assert statuses == {204: 1, 404: CLIENTS - 1}, statuses
 
 
 def test_a_change_racing_a_delete_never_lands_on_the_deleted_row(live_server, tenant_a):

@@ -3,7 +3,7 @@
 import factory
 
 from core.tests.factories import ClientFactory
-from users.models import Role, User
+from users.models import ApiToken, Role, User
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -22,6 +22,20 @@ class UserFactory(factory.django.DjangoModelFactory):
     def saved(obj, create, extracted, **kwargs):
         if create:
             obj.save()
+
+
+class ApiTokenFactory(factory.django.DjangoModelFactory):
+    """A token of a user of ``client``."""
+
+    class Meta:
+        model = ApiToken
+
+    class Params:
+        client = factory.SubFactory(ClientFactory)
+
+    user = factory.SubFactory(UserFactory, client=factory.SelfAttribute("..client"))
+    digest = factory.Sequence(lambda n: f"{n:064x}")
+    prefix = factory.Sequence(lambda n: f"{n:08x}")
 
 
 # A body each model's create endpoint accepts (the contract tests create rows with it).

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connections
 
-from core.testing import standby_delay
+from core.testing import standby_delay, suite_database_environment
 from users.models import ApiToken
 from users.tests.factories import UserFactory
 
@@ -26,18 +23,7 @@ BODY = {"key": "K-1", "summary": "s"}
 
 def in_another_process(code: str) -> None:
     """Run ``code`` in a new Django process on the same test database and shared cache."""
-    embedded = settings.EMBEDDED_DB
-    name = connections["default"].settings_dict["NAME"]
-
-    def url(server) -> str:
-        return embedded.url(server).replace("@/analytics?", f"@/{name}?")
-
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": url(embedded.primary),
-        "REPLICA_DATABASE_URLS": url(embedded.standby),
-    }
+    environment = suite_database_environment()
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", code],
         cwd=ROOT,
