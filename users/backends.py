@@ -8,20 +8,16 @@ from core.db.router import primary_first
 from users.models import User
 
 
-def accounts_matching(email: str, password: str, **where) -> list[User]:
-    """The active accounts with address ``email`` (and ``where``) whose password is ``password``,
-    read on the primary (a password just set, an account just deactivated).
+def accounts_matching(password: str, **where) -> list[User]:
+    """The active accounts that match ``where`` (an address among them) and whose password is
+    ``password``, read on the primary (a password just set, an account just deactivated).
 
-    With no such address the password is hashed all the same: how long the answer takes says
-    nothing about whether the address has an account. Each further account with the address
-    costs one more check.
+    With no such account the password is hashed all the same: how long the answer takes says
+    nothing about whether the address has an account. Each further account costs one more
+    check (callers narrow ``where`` to one account where they can).
     """
     candidates, _ = primary_first(
-        lambda alias: list(
-            User._default_manager.using(alias).filter(
-                email__iexact=email, active=True, client__active=True, **where
-            )
-        )
+        lambda alias: list(User._default_manager.using(alias).filter(active=True, **where))
     )
     if not candidates:
         User().set_password(password)
@@ -48,7 +44,7 @@ class PrimaryModelBackend(ModelBackend):
         email = username if username is not None else kwargs.get(User.USERNAME_FIELD)
         if email is None or password is None:
             return None
-        matching = accounts_matching(email, password, is_staff=True)
+        matching = accounts_matching(password, email__iexact=email, is_staff=True)
         if len(matching) != 1 or not self.user_can_authenticate(matching[0]):
             return None
         return matching[0]

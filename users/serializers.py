@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, serializers
 
 from core.api.exceptions import Conflict
@@ -10,6 +11,7 @@ from core.api.grammar import StrictDictField
 from core.api.serializers import TENANT_READ_ONLY_FIELDS, TenantModelSerializer
 from users import policy
 from users.models import User
+from users.tokens import FailedLogins, account_ident
 
 
 class UserSerializer(TenantModelSerializer):
@@ -21,6 +23,7 @@ class UserSerializer(TenantModelSerializer):
         required=False,
         min_length=8,
         max_length=128,
+        trim_whitespace=False,  # kept as sent: a login sends it as it was typed
         style={"input_type": "password"},
         help_text=(
             "Write-only: set by an admin (a new user's first password) or by the user with "
@@ -76,10 +79,6 @@ class UserSerializer(TenantModelSerializer):
             raise exceptions.PermissionDenied(refused)
         return value
 
-    def validate_password(self, value: str) -> str:
-        validate_password(value, user=self.instance)
-        return value
-
     def validate(self, attrs: dict) -> dict:
         current = attrs.pop("current_password", None)
         request = self.context.get("request")
@@ -88,15 +87,50 @@ class UserSerializer(TenantModelSerializer):
             and request is not None
             and request.user.pk == self.instance.pk
         )
-        if "password" in attrs and own and self.instance.has_usable_password():
-            # A token alone (which may leak) does not turn into the account's password.
-            if current is None:
-                raise serializers.ValidationError(
-                    {"current_password": ["Needed to change your own password."]}
-                )
-            if not self.instance.check_password(current):
-                raise serializers.ValidationError({"current_password": ["Wrong password."]})
+        if current is not None and not (own and "password" in attrs):
+            raise serializers.ValidationError(
+                {"current_password": ["Only with a new password of your own."]}
+            )
+        if "password" in attrs and own:
+            self._check_own_password_change(request.user, current)
+        if "password" in attrs:
+            self._check_password_strength(attrs)
         return attrs
+
+    def _check_password_strength(self, attrs: dict) -> None:
+        """Django's validators, with the account as it will be (so that a password too like the
+        address or the name is refused on a new user too)."""
+        account = User(
+            **{
+                name: attrs.get(name, getattr(self.instance, name, ""))
+                for name in ("email", "first_name", "last_name")
+            }
+        )
+        try:
+            validate_password(attrs["password"], user=account)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError({"password": error.messages}) from None
+
+    def _check_own_password_change(self, actor: User, current: str | None) -> None:
+        """A token alone (which may leak) does not turn into the account's password: the
+        current one is needed, and wrong ones count against the account as failed logins do;
+        a first password is an admin's to set."""
+        if not self.instance.has_usable_password():
+            if not policy.manages_users(actor):
+                raise serializers.ValidationError(
+                    {"password": ["Your first password is set by an admin of your client."]}
+                )
+            return
+        if current is None:
+            raise serializers.ValidationError(
+                {"current_password": ["Needed to change your own password."]}
+            )
+        failures = FailedLogins("API_LOGIN_FAILURES_PER_ACCOUNT", "account")
+        account = account_ident(self.instance.client_id, self.instance.email)
+        locked = failures.attempt(account)
+        if locked or not self.instance.check_password(current):
+            raise serializers.ValidationError({"current_password": ["Wrong password."]})
+        failures.take_back(account)
 
     def create(self, validated_data: dict) -> User:
         password = validated_data.pop("password", None)

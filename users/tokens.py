@@ -1,8 +1,11 @@
 """Tokens over HTTP: ``POST /api/auth/token`` (email and password in, a new token out), and the
 caller's own tokens at ``GET /api/auth/tokens`` and ``DELETE /api/auth/tokens/{id}``.
 
-Failed attempts are counted per caller address and per account (the address the attempt named,
-whatever client's), each in a sliding window (``API_LOGIN_FAILURES_PER_ADDRESS``,
+A token is asked for with the account's client, address and password: an address is unique
+within a client only, so the client names the one account meant, and no answer depends on
+accounts of other clients. Operators' (staff) accounts get tokens from ``create_api_user``
+only. Failed attempts are counted per caller address (an IPv6 one by its /64) and per account,
+each in a sliding window (``API_LOGIN_FAILURES_PER_ADDRESS``,
 ``API_LOGIN_FAILURES_PER_ACCOUNT``); past either limit every attempt fails, the right password
 too, with the same answer and after the same work as a wrong one: a guesser learns nothing from
 the lockout, and the account's owner gets in again once the window has moved on. The endpoint
@@ -14,11 +17,12 @@ next request, in every process, is refused.
 
 from __future__ import annotations
 
-import hashlib
+import ipaddress
 import logging
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -66,27 +70,43 @@ class FailedLogins(SlidingWindowThrottleMixin, SimpleRateThrottle):
     def _key(self, ident: str) -> str:
         return f"login-failures:{self.scope}:{ident}"
 
-    def exceeded(self, ident: str) -> bool:
+    def attempt(self, ident: str) -> bool:
+        """Count an attempt; whether it is past the limit."""
         if self.rate is None:
             return False
+        key = self._key(ident)
         try:
-            return self.used(self._key(ident)) >= self.num_requests
+            self._add(self._windows(key)[0], 1)
+            return self.used(key) > self.num_requests
         except Exception:  # any cache backend's error: as the request limits, not counted
-            logger.warning("rate-limit cache unavailable; failed logins not checked")
+            logger.warning("rate-limit cache unavailable; failed logins not counted")
             return False
 
-    def failed(self, ident: str) -> None:
+    def take_back(self, ident: str) -> None:
+        """A successful attempt is not a failure."""
         if self.rate is None:
             return
         try:
-            self._add(self._windows(self._key(ident))[0], 1)
+            self._add(self._windows(self._key(ident))[0], -1)
         except Exception:  # any cache backend's error
-            logger.warning("rate-limit cache unavailable; a failed login not counted")
+            logger.warning("rate-limit cache unavailable; a login not taken back")
 
 
-def _account_ident(email: str) -> str:
-    # A digest: the counter's name says nothing about the address to whoever reads the cache.
-    return hashlib.sha256(email.lower().encode()).hexdigest()[:32]
+def account_ident(client_id: int, email: str) -> str:
+    # Keyed by SECRET_KEY: the counter's name says nothing about the address to whoever reads
+    # the cache.
+    return salted_hmac("login-failures", f"{client_id}:{email}", algorithm="sha256").hexdigest()
+
+
+def _address_ident(address: str) -> str:
+    """An IPv6 caller is counted by its /64, which one host usually holds whole."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return address
 
 
 @extend_schema_field(OpenApiTypes.DATETIME)
@@ -148,10 +168,10 @@ class TokenRequestSerializer(KnownFieldsOnly, serializers.Serializer):
         help_text="An RFC 3339 time in the future after which the token is refused; none: never.",
     )
     client_id = StrictBigIntegerField(
-        required=False,
         min_value=1,
         max_value=2**63 - 1,
-        help_text="Only needed when the address and password match accounts of several clients.",
+        help_text="The account's client (an address is unique within a client, not across the "
+        "platform): the client_id of the account, as its admin sees it.",
     )
 
     def validate_expires_at(self, value):
@@ -216,28 +236,32 @@ class TokenObtainView(APIView):
         # Built per request: the limits are the settings of the moment.
         per_address = FailedLogins("API_LOGIN_FAILURES_PER_ADDRESS", "address")
         per_account = FailedLogins("API_LOGIN_FAILURES_PER_ACCOUNT", "account")
-        address, account = per_address.get_ident(request), _account_ident(data["email"])
-        # The password is checked first, whatever the lockout: the same work either way.
-        matching = accounts_matching(data["email"], data["password"])
-        if "client_id" in data:
-            matching = [user for user in matching if user.client_id == data["client_id"]]
-        locked = per_address.exceeded(address) or per_account.exceeded(account)
+        email = data["email"].lower()  # as stored (users.serializers)
+        address = _address_ident(per_address.get_ident(request))
+        account = account_ident(data["client_id"], email)
+        # Counted before the check (taken back on success): concurrent guesses all count.
+        locked = per_address.attempt(address) | per_account.attempt(account)
+        # The password is checked whatever the lockout: the same work either way. One account
+        # at most: the client's, by its address (unique per client); operators' accounts get
+        # their tokens from the create_api_user command, never here.
+        matching = accounts_matching(
+            data["password"],
+            client_id=data["client_id"],
+            client__active=True,
+            email=email,
+            is_staff=False,
+            is_superuser=False,
+        )
         if locked or not matching:
-            per_address.failed(address)
-            per_account.failed(account)
             raise exceptions.AuthenticationFailed(
                 {"detail": WRONG_CREDENTIALS, "fields": ["email", "password"]}
             )
-        if len(matching) > 1:
-            raise exceptions.ValidationError(
-                {
-                    "client_id": [
-                        "This address and password open accounts of several clients: "
-                        "name the client."
-                    ]
-                }
-            )
+        per_address.take_back(address)
+        per_account.take_back(account)
         [user] = matching
+        # Expired tokens make room (refused anyway): a job asking for a short-lived token on
+        # every run is never stopped by the limit.
+        ApiToken.objects.using("default").filter(user=user, expires_at__lte=timezone.now()).delete()
         if (
             ApiToken.objects.using("default").filter(user=user).count()
             >= settings.API_TOKENS_PER_USER
@@ -258,7 +282,8 @@ class TokenObtainView(APIView):
                 "id": user.pk, "email": user.email, "client_id": user.client_id, "role": user.role
             },
         }  # fmt: skip
-        return Response(body, status=status.HTTP_201_CREATED)
+        # The key is in this answer only: no cache keeps it.
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})
 
 
 class TokenViewSet(CountsFailedAuthentication, mixins.ListModelMixin, viewsets.GenericViewSet):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.urls import Resolver404, resolve
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter
@@ -218,7 +219,7 @@ def add_response_headers(result: dict, generator, request, public) -> dict:
                     headers["Link"] = {"schema": {"type": "string"}, "description": LINK_HEADER}
                 if method == "get" and code == "200":
                     headers["ETag"] = {"schema": {"type": "string"}, "description": ETAG}
-                    if path.endswith("{id}/"):
+                    if _item(path):
                         headers["Last-Modified"] = {
                             "schema": {"type": "string"},
                             "description": "When the item last changed (HTTP date).",
@@ -248,8 +249,8 @@ def _idempotency(operation: dict) -> None:
             "required": False,
             "schema": {"type": "string", "pattern": f"^{KEY.pattern}$"},
             "description": "A key of your choosing (a UUID): sent again with the same request "
-            "within the keys' lifetime (24 hours), the first answer is replayed and nothing is "
-            "written again. Kept for 2xx answers only.",
+            f"within {settings.IDEMPOTENCY_KEY_HOURS} hours, the first answer is replayed and "
+            "nothing is written again. Kept for 2xx answers only.",
         }
     )
     responses = operation["responses"]
@@ -274,6 +275,12 @@ ETAG = (
 )
 
 
+def _item(path: str) -> bool:
+    """Whether ``path`` is one versioned item's (by id, or the caller's own account; tokens
+    have no versions)."""
+    return path.endswith(("{id}/", "/me/")) and not path.startswith("/api/auth/")
+
+
 def _conditional(path: str, method: str, operation: dict) -> None:
     """``If-None-Match`` (304) on reads, ``If-Match`` (412) on changes of an item."""
     parameters = operation.setdefault("parameters", [])
@@ -289,7 +296,7 @@ def _conditional(path: str, method: str, operation: dict) -> None:
             }
         )
         responses.setdefault("304", {"description": "Not modified: the copy held is current."})
-    if method in ("put", "patch", "delete") and "{id}" in path:
+    if method in ("put", "patch", "delete") and "{id}" in path and _item(path):
         parameters.append(
             {
                 "name": "If-Match",

@@ -123,9 +123,11 @@ def _read_pin(user_id: int, *also_read: str) -> tuple[int | None, dict | None]:
         return PRIMARY_ONLY, None
     shared_cache.settle()
     position = found.get(key)
-    if isinstance(position, int):
-        return position, found
     window = settings.REPLICA_MAX_LAG_SECONDS + 1
+    if isinstance(position, int):
+        # A pin stored before the cache failed may be older than a write whose pin could not
+        # be stored while it failed (owed, written on that process's next success).
+        return (PRIMARY_ONLY if shared_cache.failed_within(window) else position), found
     since = found.get(SINCE_KEY)
     if not isinstance(since, float | int):
         # The cache holds no positions yet (new, restarted or emptied): from now on it does.

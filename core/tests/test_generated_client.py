@@ -116,7 +116,10 @@ def test_a_generated_client_against_the_running_service(generated, service, tena
     issued = auth_token_create.sync_detailed(
         client=anonymous,
         body=models.TokenRequestRequest(
-            email="gen@example.test", password="generated-client-pass-1", name="generated"
+            email="gen@example.test",
+            password="generated-client-pass-1",
+            client_id=tenant_a.pk,
+            name="generated",
         ),
     )
     assert issued.status_code == 201, issued.content

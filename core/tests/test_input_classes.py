@@ -473,7 +473,7 @@ def test_anonymous_callers_learn_nothing(world):
     for operation in operations():
         body = base_body(operation) if operation.method in ("POST", "PUT", "PATCH") else None
         if operation.public:
-            body = {"email": "nobody@example.test", "password": "made-up-password"}
+            body = {"email": "nobody@example.test", "password": "made-up-password", "client_id": 1}
         for theirs in (False, True):
             response = send(anonymous, operation, url(operation, world, theirs=theirs), body)
             recorder.check(response, f"anonymous {operation}")

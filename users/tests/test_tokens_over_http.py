@@ -3,11 +3,13 @@ and lockout."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
 import pytest
 from django.core.cache import caches
+from django.db import connections
 from django.utils import timezone
 
 from core.testing import wait_for_standby
@@ -27,10 +29,12 @@ def _no_failures_counted_before():
     caches["throttle"].clear()
 
 
-def obtain(api, email, password=PASSWORD, address="127.0.0.1", **body):
+def obtain(api, email, password=PASSWORD, address="127.0.0.1", *, client, **body):
+    """Ask for a token for ``email`` in ``client`` (a Client or an id)."""
+    client_id = getattr(client, "pk", client)
     return api().post(
         "/api/auth/token",
-        {"email": email, "password": password, **body},
+        {"email": email, "password": password, "client_id": client_id, **body},
         format="json",
         REMOTE_ADDR=address,
     )
@@ -43,14 +47,14 @@ def bearer(api, key: str):
 
 
 def test_a_password_makes_a_token_that_opens_the_api(api, user_a):
-    answer = obtain(api, user_a.email.upper(), name="laptop")
+    answer = obtain(api, user_a.email.upper(), client=user_a.client, name="laptop")
     assert answer.status_code == 201, answer.json()
     body = answer.json()
     assert body["name"] == "laptop" and body["expires_at"] is None and not body["expired"]
     assert body["user"] == {
         "id": user_a.pk, "email": user_a.email, "client_id": user_a.client_id, "role": "user"
     }  # fmt: skip
-    assert body["prefix"] == body["token"][:8]
+    assert body["prefix"] == body["token"][:8] and answer["Cache-Control"] == "no-store"
     token = ApiToken.objects.using("default").get(pk=body["id"])
     assert token.digest != body["token"]  # only the digest is kept
     me = bearer(api, body["token"]).get("/api/users/me")
@@ -63,11 +67,19 @@ def test_a_password_makes_a_token_that_opens_the_api(api, user_a):
 
 @pytest.mark.parametrize(
     "case",
-    ["wrong password", "unknown address", "no password set", "deleted user", "deleted client"],
+    [
+        "wrong password",
+        "unknown address",
+        "no password set",
+        "deleted user",
+        "deleted client",
+        "another client",
+        "operator",
+    ],
 )
-def test_every_failed_login_answers_alike(api, tenant_a, case):
+def test_every_failed_login_answers_alike(api, tenant_a, tenant_b, case):
     user = UserFactory(client=tenant_a, email="kim@example.test")
-    email, password = user.email, PASSWORD
+    email, password, client = user.email, PASSWORD, tenant_a
     if case == "wrong password":
         password = "not-the-password"
     elif case == "unknown address":
@@ -78,10 +90,15 @@ def test_every_failed_login_answers_alike(api, tenant_a, case):
     elif case == "deleted user":
         user.active = False
         user.save()
-    else:
+    elif case == "deleted client":
         tenant_a.active = False
         tenant_a.save()
-    answer = obtain(api, email, password)
+    elif case == "another client":
+        client = tenant_b
+    else:  # operators get their tokens from the create_api_user command only
+        user.is_staff = True
+        user.save()
+    answer = obtain(api, email, password, client=client)
     assert (answer.status_code, answer.json()) == (401, WRONG)
     assert answer["WWW-Authenticate"] == 'Bearer realm="api"'
     assert not ApiToken.objects.using("default").filter(user=user).exists()
@@ -112,9 +129,13 @@ def test_every_failed_login_answers_alike(api, tenant_a, case):
         ({"email": "a@example.test", "password": PASSWORD, "client_id": "1"}, "client_id"),
         ({"email": "a@example.test", "password": PASSWORD, "client_id": 0}, "client_id"),
         ({"email": "a@example.test", "password": PASSWORD, "client_id": 2**63}, "client_id"),
+        ({"email": "a@example.test", "password": PASSWORD, "client_id": None}, "client_id"),
+        ({"email": "a@example.test", "password": PASSWORD, "current_password": "x"},
+         "current_password"),
     ],
 )  # fmt: skip
 def test_a_refused_field_is_named(api, body, field):
+    body = {"client_id": 1, **body}
     answer = api().post("/api/auth/token", body, format="json")
     assert answer.status_code == 400, answer.json()
     assert field in answer.json(), answer.json()
@@ -123,7 +144,7 @@ def test_a_refused_field_is_named(api, body, field):
 def test_a_token_may_expire(api, user_a, settings):
     settings.API_TOKEN_CACHE_SECONDS = 60  # remembered: still refused once it has expired
     soon = (timezone.now() + timedelta(seconds=1.5)).isoformat()
-    answer = obtain(api, user_a.email, expires_at=soon)
+    answer = obtain(api, user_a.email, client=user_a.client, expires_at=soon)
     assert answer.status_code == 201, answer.json()
     key = answer.json()["token"]
     assert answer.json()["expires_at"] is not None
@@ -154,8 +175,8 @@ def test_bad_tokens_count_against_the_anonymous_limit(api, settings):
 
 
 def test_a_deleted_token_is_refused_on_the_next_request(api, user_a, admin_a):
-    key = obtain(api, user_a.email).json()["token"]
-    other = obtain(api, user_a.email, name="other").json()
+    key = obtain(api, user_a.email, client=user_a.client).json()["token"]
+    other = obtain(api, user_a.email, client=user_a.client, name="other").json()
     mine = bearer(api, key)
     assert mine.get("/api/issues").status_code == 200
     # Another user's token: not found, and not touched.
@@ -178,49 +199,84 @@ def test_an_account_is_locked_after_its_failures_and_says_nothing(api, tenant_a,
     UserFactory(client=tenant_a, email="other@example.test")
     for attempt in range(3):
         address = f"10.0.0.{attempt}"  # from several addresses: counted on the account
-        assert obtain(api, locked.email, "wrong-password", address).json() == WRONG
-    # The right password now answers as a wrong one, from anywhere.
-    assert (obtain(api, locked.email, address="10.0.1.1").json()) == WRONG
-    assert (obtain(api, locked.email.upper(), address="10.0.1.1").json()) == WRONG
+        answer = obtain(api, locked.email, "wrong-password", address, client=tenant_a)
+        assert answer.json() == WRONG
+    # The right password now answers as a wrong one, from anywhere, in any case of the address.
+    assert obtain(api, locked.email, address="10.0.1.1", client=tenant_a).json() == WRONG
+    assert obtain(api, locked.email.upper(), address="10.0.1.1", client=tenant_a).json() == WRONG
     # Another account is not affected.
-    assert obtain(api, "other@example.test", address="10.0.1.1").status_code == 201
-    # Once the window has moved on, the owner gets in.
+    assert obtain(api, "other@example.test", address="10.0.1.1", client=tenant_a).status_code == 201
+    # Once the window has moved on, the owner gets in; a success takes its attempt back.
     caches["throttle"].clear()
-    assert obtain(api, locked.email).status_code == 201
+    for _ in range(4):
+        assert obtain(api, locked.email, client=tenant_a).status_code == 201
 
 
 def test_an_address_is_locked_after_its_failures(api, tenant_a, settings):
     settings.API_LOGIN_FAILURES_PER_ADDRESS = "3/hour"
     user = UserFactory(client=tenant_a, email="kept@example.test")
     for attempt in range(3):
-        assert obtain(api, f"guess{attempt}@example.test", "x" * 8, "10.1.1.1").json() == WRONG
-    assert obtain(api, user.email, address="10.1.1.1").json() == WRONG
-    assert obtain(api, user.email, address="10.1.1.2").status_code == 201
+        guess = obtain(api, f"guess{attempt}@example.test", "x" * 8, "10.1.1.1", client=tenant_a)
+        assert guess.json() == WRONG
+    assert obtain(api, user.email, address="10.1.1.1", client=tenant_a).json() == WRONG
+    assert obtain(api, user.email, address="10.1.1.2", client=tenant_a).status_code == 201
+    # An IPv6 caller is counted by its /64.
+    for attempt in range(3):
+        obtain(api, "guess@example.test", "x" * 8, f"2001:db8::{attempt + 1}", client=tenant_a)
+    assert obtain(api, user.email, address="2001:db8::ff", client=tenant_a).json() == WRONG
+    assert obtain(api, user.email, address="2001:db8:0:1::1", client=tenant_a).status_code == 201
 
 
-def test_one_address_and_password_in_two_clients(api, tenant_a, tenant_b):
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_concurrent_guesses_all_count(api, tenant_a, settings):
+    settings.API_LOGIN_FAILURES_PER_ACCOUNT = "3/hour"
+    user = UserFactory(client=tenant_a, email="burst@example.test")
+    answers = []
+
+    def guess(number: int) -> None:
+        answers.append(obtain(api, user.email, f"guess-{number}", client=tenant_a).status_code)
+        connections.close_all()
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [401] * 8
+    # All eight counted: the right password is refused.
+    assert obtain(api, user.email, client=tenant_a).json() == WRONG
+
+
+def test_one_address_in_two_clients_is_two_accounts(api, tenant_a, tenant_b):
     first = UserFactory(client=tenant_a, email="twice@example.test")
     second = UserFactory(client=tenant_b, email="twice@example.test")
-    answer = obtain(api, "twice@example.test")
-    assert answer.status_code == 400 and "client_id" in answer.json()
-    for user in (first, second):
-        named = obtain(api, "twice@example.test", client_id=user.client_id)
-        assert named.status_code == 201 and named.json()["user"]["id"] == user.pk
-    # Another client's id with this password: as a wrong password.
-    assert obtain(api, "twice@example.test", client_id=10**9).json() == WRONG
-    # A different password in each client: the one that matches, no client needed.
     second.set_password("the-second-password")
     second.save()
-    answer = obtain(api, "twice@example.test", "the-second-password")
-    assert answer.json()["user"]["id"] == second.pk
+    missing = api().post(
+        "/api/auth/token", {"email": "twice@example.test", "password": PASSWORD}, format="json"
+    )
+    assert missing.status_code == 400 and "client_id" in missing.json()
+    mine = obtain(api, "twice@example.test", client=tenant_a)
+    assert mine.json()["user"]["id"] == first.pk
+    # The other account's password, or this password in the other client: wrong, alike.
+    assert obtain(api, "twice@example.test", "the-second-password", client=tenant_a).json() == (
+        WRONG
+    )
+    assert obtain(api, "twice@example.test", client=tenant_b).json() == WRONG
+    theirs = obtain(api, "twice@example.test", "the-second-password", client=tenant_b)
+    assert theirs.json()["user"]["id"] == second.pk
 
 
 def test_tokens_per_user_are_limited(api, user_a, settings):
     settings.API_TOKENS_PER_USER = 2
-    assert obtain(api, user_a.email).status_code == 201
-    assert obtain(api, user_a.email).status_code == 201
-    third = obtain(api, user_a.email)
+    assert obtain(api, user_a.email, client=user_a.client).status_code == 201
+    assert obtain(api, user_a.email, client=user_a.client).status_code == 201
+    third = obtain(api, user_a.email, client=user_a.client)
     assert third.status_code == 409 and "delete one first" in third.json()["detail"]
+    # Expired tokens make room.
+    ApiToken.objects.filter(user=user_a).update(expires_at=timezone.now())
+    assert obtain(api, user_a.email, client=user_a.client).status_code == 201
+    assert ApiToken.objects.using("default").filter(user=user_a).count() == 1
 
 
 def test_an_admin_sets_a_first_password_then_the_user_changes_it(api, admin_a, tenant_a):
@@ -233,7 +289,7 @@ def test_an_admin_sets_a_first_password_then_the_user_changes_it(api, admin_a, t
         "/api/users", {"email": "new@example.test", "password": "first-password-42"}, format="json"
     )
     assert created.status_code == 201 and "password" not in created.json()
-    key = obtain(api, "new@example.test", "first-password-42").json()["token"]
+    key = obtain(api, "new@example.test", "first-password-42", client=tenant_a).json()["token"]
     mine = bearer(api, key)
     # A token alone does not change the password.
     refused = mine.patch("/api/users/me", {"password": "second-password-42"}, format="json")
@@ -250,18 +306,84 @@ def test_an_admin_sets_a_first_password_then_the_user_changes_it(api, admin_a, t
         format="json",
     )
     assert changed.status_code == 200, changed.json()
-    assert obtain(api, "new@example.test", "first-password-42").json() == WRONG
-    assert obtain(api, "new@example.test", "second-password-42").status_code == 201
+    assert obtain(api, "new@example.test", "first-password-42", client=tenant_a).json() == WRONG
+    assert obtain(api, "new@example.test", "second-password-42", client=tenant_a).status_code == 201
     # An admin resets another's password without theirs.
     reset = admins.patch(
         f"/api/users/{created.json()['id']}", {"password": "third-password-42"}, format="json"
     )
     assert reset.status_code == 200
-    assert obtain(api, "new@example.test", "third-password-42").status_code == 201
+    assert obtain(api, "new@example.test", "third-password-42", client=tenant_a).status_code == 201
+    # current_password belongs to a change of one's own password only.
+    alongside = admins.patch(
+        f"/api/users/{created.json()['id']}",
+        {"password": "fourth-password-42", "current_password": "third-password-42"},
+        format="json",
+    )
+    assert alongside.status_code == 400 and "current_password" in alongside.json()
+
+
+def test_guesses_of_the_current_password_count_as_failed_logins(api, user_a, settings):
+    settings.API_LOGIN_FAILURES_PER_ACCOUNT = "3/hour"
+    mine = api(user_a)
+    for attempt in range(3):
+        wrong = mine.patch(
+            "/api/users/me",
+            {"password": "new-password-42", "current_password": f"guess-{attempt}"},
+            format="json",
+        )
+        assert wrong.json() == {"current_password": ["Wrong password."]}
+    # Locked: the right one is refused too, and so is a login.
+    right = mine.patch(
+        "/api/users/me",
+        {"password": "new-password-42", "current_password": PASSWORD},
+        format="json",
+    )
+    assert right.json() == {"current_password": ["Wrong password."]}
+    assert obtain(api, user_a.email, client=user_a.client).json() == WRONG
+
+
+def test_a_first_password_is_an_admins_to_set(api, tenant_a, admin_a):
+    member = UserFactory(client=tenant_a)
+    member.set_unusable_password()
+    member.save()
+    refused = api(member).patch("/api/users/me", {"password": "my-own-password-42"}, format="json")
+    assert refused.status_code == 400 and "password" in refused.json()
+    set_by_admin = api(admin_a).patch(
+        f"/api/users/{member.pk}", {"password": "given-password-42"}, format="json"
+    )
+    assert set_by_admin.status_code == 200
+    assert obtain(api, member.email, "given-password-42", client=tenant_a).status_code == 201
 
 
 # Versions are transactions: each request must commit its own.
 @pytest.mark.django_db(transaction=True, databases="__all__")
+def test_passwords_are_kept_as_sent_and_checked_against_the_account(api, admin_a, tenant_a):
+    admins = api(admin_a)
+    like = admins.post(
+        "/api/users",
+        {"email": "lee.smith@example.test", "password": "lee.smith@example.test"},
+        format="json",
+    )
+    assert like.status_code == 400 and "password" in like.json()
+    spaced = admins.post(
+        "/api/users",
+        {"email": "spaced@example.test", "password": "  spaced-horse-battery-3  "},
+        format="json",
+    )
+    assert spaced.status_code == 201
+    assert (
+        obtain(
+            api, "spaced@example.test", "  spaced-horse-battery-3  ", client=tenant_a
+        ).status_code
+        == 201
+    )
+    assert (
+        obtain(api, "spaced@example.test", "spaced-horse-battery-3", client=tenant_a).json()
+        == WRONG
+    )
+
+
 def test_me_follows_the_rules_of_the_item(api, user_a, viewer_a, admin_a):
     mine = api(user_a)
     wait_for_standby()  # the accounts were written outside any request
@@ -273,14 +395,6 @@ def test_me_follows_the_rules_of_the_item(api, user_a, viewer_a, admin_a):
     assert User.objects.using("default").get(pk=user_a.pk).role == "user"
     for parameter in ("limit=1", "fields=id"):
         assert mine.get(f"/api/users/me?{parameter}").status_code == 400, parameter
-    stale = mine.get("/api/users/me")["ETag"]
-    mine.patch("/api/users/me", {"last_name": "Lee"}, format="json")
-    assert (
-        mine.patch(
-            "/api/users/me", {"last_name": "Old"}, format="json", HTTP_IF_MATCH=stale
-        ).status_code
-        == 412
-    )
     assert api(viewer_a).get("/api/users/me").json()["id"] == viewer_a.pk
     assert api().get("/api/users/me").status_code == 401
     assert mine.delete("/api/users/me").status_code == 403  # not an admin: no deletes at all
