@@ -12,7 +12,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from core.db.failover import ServerUnavailable
-from core.db.replicas import primary_wal_position
+from core.db.replicas import primary_wal_position, wait_until_replayed_everywhere
 from core.db.state import RoutingState, current, pin_user, request_scope
 
 logger = logging.getLogger(__name__)
@@ -88,7 +88,10 @@ class DatabaseRoutingMiddleware:
                 user_id = state.user_id or (user.pk if user and user.is_authenticated else None)
                 if user_id is not None:
                     # Read-your-writes for this user's next requests, in every process.
-                    pin_user(user_id, primary_wal_position())
+                    position = primary_wal_position()
+                    if not pin_user(user_id, position) and position is not None:
+                        # The cache could not say so: the standbys will have it instead.
+                        wait_until_replayed_everywhere(position)
         return response
 
     def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> None:

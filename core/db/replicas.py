@@ -471,6 +471,24 @@ def _forget_inherited() -> None:
 os.register_at_fork(after_in_child=_forget_inherited)
 
 
+def wait_until_replayed_everywhere(position: int) -> None:
+    """Wait until every standby a read could use has replayed WAL ``position``: one that lags
+    more than ``REPLICA_MAX_LAG_SECONDS`` serves no read, so that long is the most it takes."""
+    deadline = time.monotonic() + settings.REPLICA_MAX_LAG_SECONDS
+    waiting = {(s.ml_alias, s.name) for s in standbys()}
+    waiting |= {(s.read_alias, s.name) for s in standbys() if s.read_alias is not None}
+    while waiting and time.monotonic() < deadline:
+        waiting = {
+            (alias, server)
+            for alias, server in waiting
+            if not is_down(server) and not has_replayed(alias, server, position)
+        }
+        if waiting:
+            time.sleep(REPLAY_RECHECK_SECONDS)
+    if waiting:
+        logger.warning("standbys still behind a write after %ss", settings.REPLICA_MAX_LAG_SECONDS)
+
+
 def primary_wal_position() -> int | None:
     """The primary's WAL insert position now (past every commit so far); None if unreadable."""
     if is_down(PRIMARY):

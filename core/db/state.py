@@ -11,7 +11,11 @@ The cache's silence (no position for a user) is trusted only when the cache has 
 for longer than a usable standby may lag (``db-routing:positions-since``: a restarted or emptied
 Redis starts again) and this process has not seen it fail meanwhile; otherwise the user's reads
 go to the primary for those few seconds. A position that could not be stored is stored on the
-next successful use of the cache (``core.shared_cache``).
+next successful use of the cache (``core.shared_cache``); until then other processes cannot know
+of it (they may hold an older position of the user, or trust the silence of a cache that only
+refuses writes), so the request that wrote waits for the standbys to replay it before it is
+answered (``core.db.replicas.wait_until_replayed_everywhere``): a cache that fails slows writes, never makes a
+user's next read stale.
 """
 
 from __future__ import annotations
@@ -123,11 +127,9 @@ def _read_pin(user_id: int, *also_read: str) -> tuple[int | None, dict | None]:
         return PRIMARY_ONLY, None
     shared_cache.settle()
     position = found.get(key)
-    window = settings.REPLICA_MAX_LAG_SECONDS + 1
     if isinstance(position, int):
-        # A pin stored before the cache failed may be older than a write whose pin could not
-        # be stored while it failed (owed, written on that process's next success).
-        return (PRIMARY_ONLY if shared_cache.failed_within(window) else position), found
+        return position, found
+    window = settings.REPLICA_MAX_LAG_SECONDS + 1
     since = found.get(SINCE_KEY)
     if not isinstance(since, float | int):
         # The cache holds no positions yet (new, restarted or emptied): from now on it does.
@@ -170,8 +172,9 @@ def _store_pin(key: str, position: int) -> None:
         cache.set(key, position, timeout=settings.REPLICA_PIN_SECONDS)
 
 
-def pin_user(user_id: int, position: int | None) -> None:
-    """Make this user's reads, in every process, wait for WAL ``position`` (None: unknown).
+def pin_user(user_id: int, position: int | None) -> bool:
+    """Make this user's reads, in every process, wait for WAL ``position`` (None: unknown);
+    whether the shared cache took it (if not, it is owed, and the caller makes sure otherwise).
 
     The stored position only moves forward: of two concurrent writes, the later one wins.
     """
@@ -179,6 +182,7 @@ def pin_user(user_id: int, position: int | None) -> None:
     position = PRIMARY_ONLY if position is None else position
     try:
         _store_pin(key, position)
+        return True
     except Exception:  # the write succeeded; a lost pin must not turn it into an error
         shared_cache.note_failure()
         logger.warning("routing cache unwritable; user %s's position owed", user_id)
@@ -190,6 +194,7 @@ def pin_user(user_id: int, position: int | None) -> None:
             cache.set(SINCE_KEY, time.time(), timeout=None)
 
         shared_cache.owe(key, store_later)
+        return False
 
 
 def reset() -> None:

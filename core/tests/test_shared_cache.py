@@ -13,7 +13,7 @@ from django.db import connections
 from core import shared_cache
 from core.db.state import PIN_KEY, PRIMARY_ONLY, SINCE_KEY, identify, pin_user, request_scope
 from core.models import Client
-from core.testing import use_file_cache, wait_for_standby
+from core.testing import standby_delay, use_file_cache, wait_for_standby
 from users.authentication import EPOCH_KEY, new_epoch
 from users.tests.test_auth import token_queries
 
@@ -44,6 +44,22 @@ def test_a_position_the_cache_refused_is_stored_on_its_next_success(settings):
     assert cache.get(PIN_KEY.format(user_id=9)) == 12_345
     # Others may have read that user's rows from a standby meanwhile: silence is doubted anew.
     assert time.time() - cache.get(SINCE_KEY) < 5
+
+
+@pytest.mark.embedded
+def test_a_write_whose_position_the_cache_refused_is_read_back_anywhere(api, user_a, settings):
+    """Another process cannot know of an owed position (it may hold an older one): the write
+    waits for the standbys to replay it before it is answered."""
+    client = api(user_a)
+    cache.set(PIN_KEY.format(user_id=user_a.pk), 1, timeout=None)  # an old write's position
+    working = settings.CACHES["default"]
+    with standby_delay(1.5):
+        use_file_cache(settings, "default", BROKEN)
+        created = client.post("/api/issues", {"key": "OWED-1", "summary": "s"}, format="json")
+        assert created.status_code == 201
+        settings.CACHES = {**settings.CACHES, "default": working}
+        shared_cache.reset()  # as another process: no failure seen, nothing owed
+        assert client.get(f"/api/issues/{created.json()['id']}").status_code == 200
 
 
 def test_positions_only_move_forward():
