@@ -20,6 +20,8 @@ from users.tests.test_auth import token_queries
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 BROKEN = "/proc/no-cache-here"
+# User ids no test database hands out: the cache outlives the database between runs.
+NOBODY = 10**15
 
 
 @pytest.fixture(autouse=True)
@@ -37,11 +39,11 @@ def fetch_client_alias(user_id: int) -> str:
 def test_a_position_the_cache_refused_is_stored_on_its_next_success(settings):
     working = settings.CACHES["default"]
     use_file_cache(settings, "default", BROKEN)
-    pin_user(9, 12_345)  # the write went through; the cache did not take its position
+    pin_user(NOBODY + 9, 12_345)  # the write went through; the cache did not take its position
     assert shared_cache.failed_within(1)
     settings.CACHES = {**settings.CACHES, "default": working}
-    identify(9, also_read=(EPOCH_KEY,))  # the next request that reaches the cache
-    assert cache.get(PIN_KEY.format(user_id=9)) == 12_345
+    identify(NOBODY + 9, also_read=(EPOCH_KEY,))  # the next request that reaches the cache
+    assert cache.get(PIN_KEY.format(user_id=NOBODY + 9)) == 12_345
     # Others may have read that user's rows from a standby meanwhile: silence is doubted anew.
     assert time.time() - cache.get(SINCE_KEY) < 5
 
@@ -63,11 +65,11 @@ def test_a_write_whose_position_the_cache_refused_is_read_back_anywhere(api, use
 
 
 def test_positions_only_move_forward():
-    pin_user(10, 500)
-    pin_user(10, 400)  # an earlier write that finished later
-    assert cache.get(PIN_KEY.format(user_id=10)) == 500
-    pin_user(10, 600)
-    assert cache.get(PIN_KEY.format(user_id=10)) == 600
+    pin_user(NOBODY + 10, 500)
+    pin_user(NOBODY + 10, 400)  # an earlier write that finished later
+    assert cache.get(PIN_KEY.format(user_id=NOBODY + 10)) == 500
+    pin_user(NOBODY + 10, 600)
+    assert cache.get(PIN_KEY.format(user_id=NOBODY + 10)) == 600
 
 
 def test_a_token_epoch_the_cache_refused_is_written_on_its_next_success(settings):
@@ -77,7 +79,7 @@ def test_a_token_epoch_the_cache_refused_is_written_on_its_next_success(settings
     new_epoch()  # a token was revoked while the cache was down
     settings.CACHES = {**settings.CACHES, "default": working}
     assert cache.get(EPOCH_KEY) == before
-    identify(11, also_read=(EPOCH_KEY,))
+    identify(NOBODY + 11, also_read=(EPOCH_KEY,))
     assert cache.get(EPOCH_KEY) not in (None, before)
 
 
@@ -115,5 +117,5 @@ def test_right_after_this_process_saw_the_cache_fail_silence_is_not_trusted(sett
 def test_an_unreadable_cache_sends_an_identified_users_reads_to_the_primary(settings):
     use_file_cache(settings, "default", BROKEN)
     with request_scope() as state:
-        assert identify(12, also_read=(EPOCH_KEY,)) is None
+        assert identify(NOBODY + 12, also_read=(EPOCH_KEY,)) is None
         assert state.pin() == PRIMARY_ONLY
