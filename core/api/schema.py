@@ -296,7 +296,7 @@ def _conditional(path: str, method: str, operation: dict) -> None:
             }
         )
         responses.setdefault("304", {"description": "Not modified: the copy held is current."})
-    if method in ("put", "patch", "delete") and "{id}" in path and _item(path):
+    if method in ("put", "patch", "delete") and _item(path):
         parameters.append(
             {
                 "name": "If-Match",

@@ -356,8 +356,6 @@ def test_a_first_password_is_an_admins_to_set(api, tenant_a, admin_a):
     assert obtain(api, member.email, "given-password-42", client=tenant_a).status_code == 201
 
 
-# Versions are transactions: each request must commit its own.
-@pytest.mark.django_db(transaction=True, databases="__all__")
 def test_passwords_are_kept_as_sent_and_checked_against_the_account(api, admin_a, tenant_a):
     admins = api(admin_a)
     like = admins.post(
@@ -384,9 +382,22 @@ def test_passwords_are_kept_as_sent_and_checked_against_the_account(api, admin_a
     )
 
 
+# Versions are transactions: each request must commit its own.
+@pytest.mark.django_db(transaction=True, databases="__all__")
 def test_me_follows_the_rules_of_the_item(api, user_a, viewer_a, admin_a):
     mine = api(user_a)
     wait_for_standby()  # the accounts were written outside any request
+    stale = mine.get("/api/users/me")["ETag"]
+    changed = mine.patch("/api/users/me", {"last_name": "Lee"}, format="json")
+    assert changed.status_code == 200 and changed["ETag"] != stale
+    refused = mine.patch("/api/users/me", {"last_name": "Old"}, format="json", HTTP_IF_MATCH=stale)
+    assert refused.status_code == 412
+    assert (
+        mine.patch(
+            "/api/users/me", {"last_name": "New"}, format="json", HTTP_IF_MATCH=changed["ETag"]
+        ).json()["last_name"]
+        == "New"
+    )
     assert (
         mine.patch("/api/users/me", {"first_name": "Kim"}, format="json").json()["first_name"]
         == "Kim"
@@ -415,3 +426,9 @@ def test_the_auth_endpoints_are_in_the_schema(api, user_a):
     assert "bearerAuth" not in str(paths["/api/auth/token/"]["post"].get("security"))
     assert "bearerAuth" in str(paths["/api/auth/tokens/"]["get"]["security"])
     assert set(paths["/api/users/me/"]) >= {"get", "patch"}
+
+    def headers(operation: dict) -> list[str]:
+        return [p["name"] for p in operation.get("parameters", []) if p["in"] == "header"]
+
+    assert "If-Match" in headers(paths["/api/users/me/"]["patch"])
+    assert "If-Match" not in headers(paths["/api/auth/tokens/{id}/"]["delete"])
