@@ -23,11 +23,9 @@ import logging
 from django.conf import settings
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
-    extend_schema_field,
     extend_schema_serializer,
     inline_serializer,
 )
@@ -38,7 +36,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from core.api.exceptions import Conflict
-from core.api.grammar import StrictBigIntegerField, StrictCharField, parse_timestamp
+from core.api.grammar import StrictBigIntegerField, StrictCharField, TimestampField
 from core.api.params import check_parameter_names
 from core.api.serializers import KnownFieldsOnly
 from core.api.throttling import (
@@ -72,24 +70,22 @@ class FailedLogins(SlidingWindowThrottleMixin, SimpleRateThrottle):
 
     def attempt(self, ident: str) -> bool:
         """Count an attempt; whether it is past the limit."""
+        return self._count(ident, 1, check=True)
+
+    def take_back(self, ident: str) -> None:
+        """A successful attempt is not a failure."""
+        self._count(ident, -1, check=False)
+
+    def _count(self, ident: str, delta: int, *, check: bool) -> bool:
         if self.rate is None:
             return False
         key = self._key(ident)
         try:
-            self._add(self._windows(key)[0], 1)
-            return self.used(key) > self.num_requests
+            self._add(self._windows(key)[0], delta)
+            return check and self.used(key) > self.num_requests
         except Exception:  # any cache backend's error: as the request limits, not counted
-            logger.warning("rate-limit cache unavailable; failed logins not counted")
+            logger.warning("rate-limit cache unavailable; a login attempt not counted")
             return False
-
-    def take_back(self, ident: str) -> None:
-        """A successful attempt is not a failure."""
-        if self.rate is None:
-            return
-        try:
-            self._add(self._windows(self._key(ident))[0], -1)
-        except Exception:  # any cache backend's error
-            logger.warning("rate-limit cache unavailable; a login not taken back")
 
 
 def account_ident(client_id: int, email: str) -> str:
@@ -107,22 +103,6 @@ def _address_ident(address: str) -> str:
     if parsed.version == 6:
         return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
     return address
-
-
-@extend_schema_field(OpenApiTypes.DATETIME)
-class TimestampField(serializers.Field):
-    """An RFC 3339 time with its UTC offset (``core.api.grammar``), in a body."""
-
-    default_error_messages = {"invalid": "{message}"}
-
-    def to_internal_value(self, data):
-        try:
-            return parse_timestamp(data)
-        except ValueError as error:
-            self.fail("invalid", message=str(error))
-
-    def to_representation(self, value):
-        return serializers.DateTimeField().to_representation(value)
 
 
 class TokenSerializer(serializers.ModelSerializer):
@@ -323,9 +303,9 @@ class TokenViewSet(CountsFailedAuthentication, mixins.ListModelMixin, viewsets.G
         responses={204: None, 404: OpenApiResponse(description="Not yours or not there.")},
     )
     def destroy(self, request, *args, **kwargs):
-        token = self.get_object()
-        # Of concurrent deletes of one token one finds it gone: the database says which.
-        deleted, _ = ApiToken.objects.using("default").filter(pk=token.pk).delete()
+        # One statement on the primary: another user's token is not found, and of concurrent
+        # deletes of one token the database says which one deleted it.
+        deleted, _ = self.get_queryset().filter(pk=self.kwargs[self.lookup_field]).delete()
         if not deleted:
             raise exceptions.NotFound()
         return Response(status=status.HTTP_204_NO_CONTENT)
