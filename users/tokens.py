@@ -17,7 +17,6 @@ next request, in every process, is refused.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 
 from django.conf import settings
@@ -92,17 +91,6 @@ def account_ident(client_id: int, email: str) -> str:
     # Keyed by SECRET_KEY: the counter's name says nothing about the address to whoever reads
     # the cache.
     return salted_hmac("login-failures", f"{client_id}:{email}", algorithm="sha256").hexdigest()
-
-
-def _address_ident(address: str) -> str:
-    """An IPv6 caller is counted by its /64, which one host usually holds whole."""
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if parsed.version == 6:
-        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
-    return address
 
 
 class TokenSerializer(serializers.ModelSerializer):
@@ -217,7 +205,7 @@ class TokenObtainView(APIView):
         per_address = FailedLogins("API_LOGIN_FAILURES_PER_ADDRESS", "address")
         per_account = FailedLogins("API_LOGIN_FAILURES_PER_ACCOUNT", "account")
         email = data["email"].lower()  # as stored (users.serializers)
-        address = _address_ident(per_address.get_ident(request))
+        address = per_address.get_ident(request)
         account = account_ident(data["client_id"], email)
         # Counted before the check (taken back on success): concurrent guesses all count.
         locked = per_address.attempt(address) | per_account.attempt(account)

@@ -16,6 +16,7 @@ requests may lose an increment.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 from typing import NamedTuple
@@ -60,10 +61,22 @@ def rate_limit_headers(request, response) -> None:
 
 
 class SlidingWindowThrottleMixin:
-    """Counts live in the ``throttle`` cache (``THROTTLE_CACHE_URL``), one counter per window."""
+    """Counts live in the ``throttle`` cache (``THROTTLE_CACHE_URL``), one counter per window.
+    A caller without a token is counted by address, an IPv6 one by its /64 (which one host
+    usually holds whole)."""
 
     wait_seconds = 0.0
     status: RateLimit
+
+    def get_ident(self, request) -> str:
+        address = super().get_ident(request)
+        try:
+            parsed = ipaddress.ip_address(address)
+        except ValueError:
+            return address
+        if parsed.version == 6:
+            return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+        return address
 
     @property
     def cache(self):

@@ -130,3 +130,14 @@ def test_the_schema_and_the_docs_are_not_counted(api, settings):
             assert anonymous.get(path, REMOTE_ADDR="198.51.100.20").status_code == 200, path
     assert anonymous.get("/api/issues", REMOTE_ADDR="198.51.100.20").status_code == 401
     assert anonymous.get("/api/issues", REMOTE_ADDR="198.51.100.20").status_code == 429
+
+
+def test_ipv6_callers_are_counted_by_their_64(api, settings):
+    settings.API_THROTTLE_ANON = "2/hour"
+    caches["throttle"].clear()
+    client = api()
+    answers = [
+        client.get("/api/issues", REMOTE_ADDR=f"2001:db8::{host}").status_code for host in (1, 2, 3)
+    ]
+    assert answers == [401, 401, 429]
+    assert client.get("/api/issues", REMOTE_ADDR="2001:db8:0:1::1").status_code == 401
