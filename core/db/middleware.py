@@ -91,8 +91,15 @@ class DatabaseRoutingMiddleware:
                     position = primary_wal_position()
                     if not pin_user(user_id, position) and position is not None:
                         # The cache could not say so: the standbys will have it instead.
-                        wait_until_replayed_everywhere(position)
+                        self._wait_for_standbys(position)
         return response
+
+    @staticmethod
+    def _wait_for_standbys(position: int) -> None:
+        try:
+            wait_until_replayed_everywhere(position)
+        except Exception:  # the write succeeded: waiting must never turn it into an error
+            logger.warning("could not wait for the standbys to replay a write", exc_info=True)
 
     def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> None:
         state: RoutingState = request.db_routing
