@@ -34,7 +34,8 @@ static: install
 run: db static
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty
-	exec $(BIN)/gunicorn config.wsgi --bind 127.0.0.1:$(PORT) --workers 2
+	DJANGO_SETTINGS_MODULE=config.settings.development exec $(BIN)/gunicorn config.wsgi \
+		--bind 127.0.0.1:$(PORT)
 
 lint: install
 	$(BIN)/ruff check .

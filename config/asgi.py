@@ -1,9 +1,8 @@
-"""ASGI entry point."""
-
-import os
+"""ASGI entry point: production settings unless DJANGO_SETTINGS_MODULE names others; a
+configuration error is one line (config/startup.py)."""
 
 from django.core.asgi import get_asgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+from config import startup
 
-application = get_asgi_application()
+application = startup.application(get_asgi_application)

@@ -12,6 +12,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from config.api_urls import router as api_router
 from core.api.exceptions import not_found, read_only_json
 from core.api.index import api_index_view, service_index
+from core.metrics import metrics_view
 
 # The schema and the docs are the same for everyone and hold no data: a code generator run
 # twice a minute is not refused (they are not counted against the anonymous limit).
@@ -32,6 +33,8 @@ urlpatterns = [
     path("", service_index, name="index"),
     path("", include("health.urls")),
     path("admin/", admin.site.urls),
+    # Prometheus's scrapers only: off unless METRICS_TOKEN or METRICS_ALLOWED_NETWORKS is set.
+    re_path(r"^metrics/?$", read_only_json(metrics_view), name="metrics"),
     re_path(r"^api/?$", api_index_view(RESOURCES), name="api-index"),
     path("api/auth/", include("users.urls")),
     path("api/", include("config.api_urls")),

@@ -1,4 +1,5 @@
-"""WSGI entry point (gunicorn config.wsgi).
+"""WSGI entry point (gunicorn config.wsgi): production settings unless DJANGO_SETTINGS_MODULE
+names others (``make run`` names the development ones); a configuration error is one line.
 
 Django reads a request body only as far as ``Content-Length`` says. A body sent with
 ``Transfer-Encoding: chunked`` has none, so Django would read it as empty (and a 30 MB body
@@ -10,14 +11,14 @@ through Django, so the answer is JSON and logged like any other.
 """
 
 import io
-import os
 
-from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+from config import startup
 
-from core.middleware import BODY_PROBLEM, TOO_LARGE
+settings = startup.load_settings()  # production unless DJANGO_SETTINGS_MODULE says otherwise
+
+from core.middleware import BODY_PROBLEM, TOO_LARGE  # noqa: E402
 
 
 class ChunkedBodies:
@@ -50,4 +51,4 @@ class ChunkedBodies:
         return self.app(environ, start_response)
 
 
-application = ChunkedBodies(get_wsgi_application())
+application = ChunkedBodies(startup.application(get_wsgi_application))

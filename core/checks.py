@@ -2,7 +2,7 @@
 the service starts (``migrate``, ``check``, ``runserver``) rather than by a first request."""
 
 from django.conf import settings
-from django.core.checks import Error, Warning, register
+from django.core.checks import Error, Tags, Warning, register
 
 from core.db.session_settings import role_statements
 
@@ -131,3 +131,14 @@ def tenant_models_stamp_their_writes(app_configs, **kwargs) -> list[Error]:
         for model in tenant_models()
         if not any(t.name == STAMP_TRIGGER for t in getattr(model._meta, "triggers", ()))
     ]
+
+
+@register(Tags.security, deploy=True)
+def secret_key_looks_random(app_configs, **kwargs) -> list[Error]:
+    """``check --deploy`` fails on a key that Django's own check lets through (core.secret_key)."""
+    from core.secret_key import ADVICE, weakness
+
+    problem = weakness(str(settings.SECRET_KEY))
+    if problem is None:
+        return []
+    return [Error(f"SECRET_KEY {problem}.", hint=ADVICE, id="core.E005")]

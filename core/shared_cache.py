@@ -14,6 +14,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from core import metrics
+
 logger = logging.getLogger(__name__)
 
 _last_failure = float("-inf")
@@ -25,6 +27,7 @@ def note_failure() -> None:
     """The shared cache just failed a read or a write in this process."""
     global _last_failure
     _last_failure = time.monotonic()
+    metrics.CACHE_ERRORS.labels("shared").inc()
 
 
 def failed_within(seconds: float) -> bool:

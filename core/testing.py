@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import signal
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from django.conf import settings
@@ -13,6 +16,9 @@ from django.db import DatabaseError, connections
 
 from core.db import replicas
 from core.embedded import binaries
+
+if TYPE_CHECKING:
+    from core.topology.service import ServiceInstance
 
 
 def _scalar(alias: str, sql: str):
@@ -131,3 +137,79 @@ def suite_database_environment(**overrides: str) -> dict[str, str]:
         "CACHE_URL": f"filecache://{settings.CACHES['default']['LOCATION']}",
         **overrides,
     }
+
+
+@contextlib.contextmanager
+def production_service(
+    tmp_path, name: str, *, args: tuple[str, ...] = (), **overrides: str
+) -> Iterator[ServiceInstance]:
+    """gunicorn as production runs it (gunicorn.conf.py, the production settings, two workers)
+    on the suite's test database, on a free port; its output in ``<tmp_path>/<name>.log``."""
+    import secrets
+
+    from core.topology.processes import free_ports
+    from core.topology.service import ServiceInstance
+
+    [port] = free_ports(1)
+    environment = suite_database_environment(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY=secrets.token_urlsafe(48),
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="false",
+        PYTHONUNBUFFERED="1",
+        **overrides,
+    )
+    instance = ServiceInstance(name, port, environment, tmp_path / f"{name}.log", args=args)
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+# ---- documents whose commands are run as written ---------------------------------------------
+
+_BLOCK = re.compile(r"^```(bash|text)\n(.*?)^```$", re.S | re.M)
+_STEP_END = "@@ step done @@"
+
+
+def documented_steps(document: Path, section: str) -> list[tuple[str, str]]:
+    """(commands, expected output) pairs between ``<!-- <section>: start -->`` and
+    ``<!-- <section>: end -->`` of ``document``: each ``bash`` block followed by a ``text`` block
+    of what it prints (``…`` stands for what differs between runs)."""
+    marked = re.compile(rf"<!-- {section}: start.*?-->(.*)<!-- {section}: end -->", re.S)
+    [text] = marked.findall(document.read_text())
+    blocks = _BLOCK.findall(text)
+    steps = []
+    for (kind, commands), (next_kind, expected) in zip(blocks[::2], blocks[1::2], strict=True):
+        assert (kind, next_kind) == ("bash", "text"), "each bash block is followed by its output"
+        steps.append((commands, expected))
+    return steps
+
+
+def _lines(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+def output_matches(expected: str, output: str) -> bool:
+    pattern = re.escape(_lines(expected)).replace(re.escape("…"), ".*?")
+    return re.fullmatch(pattern, _lines(output), re.S) is not None
+
+
+def run_steps(
+    steps: list[tuple[str, str]], *, env: dict[str, str], cwd: Path, timeout: float = 300
+) -> None:
+    """Run the steps' commands in one bash shell, as a reader would, and check each output."""
+    import subprocess
+
+    script = "".join(f"{commands}echo; echo '{_STEP_END}'\n" for commands, _ in steps)
+    finished = subprocess.run(
+        ["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    outputs = finished.stdout.split(f"{_STEP_END}\n")[: len(steps)]
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert len(outputs) == len(steps), finished.stdout + finished.stderr
+    for (commands, expected), output in zip(steps, outputs, strict=True):
+        assert output_matches(expected, output), (
+            f"\n$ {commands}\nexpected:\n{expected}\ngot:\n{output}\nstderr:\n{finished.stderr}"
+        )

@@ -20,6 +20,7 @@ from core.db.config import ML_PRIMARY
 from core.db.router import ml_session, read_alias
 from core.db.state import current
 from core.db.vectors import vector_columns_accessible
+from core.lifecycle import draining
 from core.registry import vector_tables
 from health.caches import cache_statuses
 from health.embedding_counts import EmbeddingCounts, count_key, embedding_counts
@@ -145,6 +146,9 @@ def check_ready() -> CheckResult:
     standbys = standby_statuses()
     cache_states = cache_statuses()
     failures = [primary.problem] if primary.problem else []
+    if draining():
+        # Shutting down (SIGTERM): the load balancer should stop sending traffic here.
+        failures.insert(0, "draining: this instance is shutting down")
     warnings = _standby_problems(standbys)
     warnings += [state.problem for state in cache_states if state.problem]
     usable = [standby.alias for standby in standbys if standby.status == "ok"]

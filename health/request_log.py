@@ -1,20 +1,20 @@
 """One log line per request: method, path, status, duration, caller, the databases that served it.
 
-JSON lines when ``DEBUG`` is off (for log collectors), plain text when it is on (for a
-developer's terminal). The query string is left out: it may carry tokens or personal data.
+The first middleware: it also gives the request its id (``X-Request-ID``, in every line logged
+while serving it and in the answer) and counts it in the metrics (``core.metrics``). The line is
+JSON or text as ``LOG_FORMAT`` says (``core.logs``). The query string is left out: it may carry
+tokens or personal data.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import time
-from datetime import UTC, datetime
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
+
+from core import logs, metrics
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,6 @@ def request_fields(request: HttpRequest, response: HttpResponse, duration_ms: fl
     routing = getattr(request, "db_routing", None)
     client_id, user_id = _caller(request)
     return {
-        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
         "method": request.method,
         "path": request.path,
         "status": response.status_code,
@@ -52,40 +51,26 @@ def request_fields(request: HttpRequest, response: HttpResponse, duration_ms: fl
     }
 
 
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _escaped(text: str) -> str:
-    """``text`` with control characters written as escapes: a path with a newline in it cannot
-    forge a second log line."""
-    return CONTROL_CHARACTERS.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
-
-
-def format_plain(fields: dict) -> str:
-    """A developer-readable line (JSON lines escape by themselves)."""
-    aliases = ",".join(fields["db_read_aliases"]) or "-"
-    client = fields["client_id"] if fields["client_id"] is not None else "-"
-    wrote = " db_wrote" if fields["db_wrote"] else ""
-    retries = f" db_retries={fields['db_retries']}" if fields["db_retries"] else ""
-    return (
-        f"{fields['time']} {_escaped(fields['method'])} {_escaped(fields['path'])} "
-        f"{fields['status']} "
-        f"{fields['duration_ms']}ms client={client} db_reads={aliases}{wrote}{retries}"
-    )
-
-
 class RequestLogMiddleware:
-    """Log each request once it is answered (the first middleware: every answer is logged)."""
+    """Log and count each request once it is answered (the first middleware: every answer is)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
-        response = self.get_response(request)
-        level = logging.ERROR if response.status_code >= 500 else logging.INFO
-        if logger.isEnabledFor(level):
-            fields = request_fields(request, response, (time.perf_counter() - started) * 1000)
-            message = format_plain(fields) if settings.DEBUG else json.dumps(fields)
-            logger.log(level, message, extra={"request_fields": fields})
+        request_id = logs.request_id_for(request.headers.get("X-Request-ID"))
+        token = logs.request_id.set(request_id)
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            seconds = time.perf_counter() - started
+            metrics.observe_request(request, response, seconds)
+            level = logging.ERROR if response.status_code >= 500 else logging.INFO
+            if logger.isEnabledFor(level):
+                fields = request_fields(request, response, seconds * 1000)
+                message = f"{request.method} {request.path} {response.status_code}"
+                logger.log(level, message, extra={"request_fields": fields})
+        finally:
+            logs.request_id.reset(token)
         return response

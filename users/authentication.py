@@ -35,7 +35,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from core import shared_cache
+from core import metrics, shared_cache
 from core.db.router import primary_first
 from core.db.state import identify
 from core.models import Client
@@ -208,7 +208,9 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             # A change made while the cache failed may not have reached the epoch yet.
             seconds = settings.API_TOKEN_CACHE_SECONDS
             if epoch == verified.epoch and not shared_cache.failed_within(seconds):
+                metrics.TOKEN_CACHE.labels("hit").inc()
                 return verified.objects()
+        metrics.TOKEN_CACHE.labels("miss").inc()
         if epoch is None:
             epoch = current_epoch()
         token, on_primary = self._find(digest)

@@ -34,6 +34,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from core import metrics
 from core.api.exceptions import Conflict
 from core.api.grammar import StrictBigIntegerField, StrictCharField, TimestampField
 from core.api.params import check_parameter_names
@@ -84,6 +85,7 @@ class FailedLogins(SlidingWindowThrottleMixin, SimpleRateThrottle):
             return check and self.used(key) > self.num_requests
         except Exception:  # any cache backend's error: as the request limits, not counted
             logger.warning("rate-limit cache unavailable; a login attempt not counted")
+            metrics.CACHE_ERRORS.labels("throttle").inc()
             return False
 
 
@@ -220,6 +222,8 @@ class TokenObtainView(APIView):
             is_staff=False,
             is_superuser=False,
         )
+        if locked:
+            metrics.RATE_LIMITED.labels("login").inc()
         if locked or not matching:
             raise exceptions.AuthenticationFailed(
                 {"detail": WRONG_CREDENTIALS, "fields": ["email", "password"]}

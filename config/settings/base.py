@@ -3,6 +3,7 @@
 The README lists each variable with its default.
 """
 
+import ipaddress
 import math
 import re
 from pathlib import Path
@@ -34,6 +35,18 @@ class Env(environ.Env):
             raise ImproperlyConfigured(f"{var} must be <n>/second|minute|hour|day, or empty")
         return value
 
+    def networks(self, var) -> tuple:
+        """A comma-separated list of IP addresses or networks (an address is a /32 or /128)."""
+        networks = []
+        for value in self.list(var, default=[]):
+            try:
+                networks.append(ipaddress.ip_network(value.strip(), strict=False))
+            except ValueError:
+                raise ImproperlyConfigured(
+                    f"{var} must list IP addresses or networks (not {value.strip()!r})"
+                ) from None
+        return tuple(networks)
+
     def _number(self, var, cast, default, kind):
         try:
             value = self.get_value(var, cast=cast, default=default)
@@ -58,7 +71,13 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 # Headers a browser client may read: page links and the caller's rate limit.
 CORS_EXPOSE_HEADERS = ["Link", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"]
-LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    raise ImproperlyConfigured("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+# Every log line as one JSON object ("json", the default unless DEBUG is on) or as text.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("LOG_FORMAT must be json or text")
 
 # ---- databases --------------------------------------------------------------------------
 DATABASE_URL = env.str("DATABASE_URL", default="")
@@ -81,6 +100,7 @@ DATABASE_POOL_MODE = env.str("DATABASE_POOL_MODE", default="session")
 # A query whose server shows no sign of life for this long is cut off (a read is re-run on another
 # server, a write answers 503); a slow query on a live server is left to statement_timeout.
 REPLICA_READ_TIMEOUT = env.float("REPLICA_READ_TIMEOUT", default=1.0)
+DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=30_000)
 if REPLICA_READ_TIMEOUT <= 0:
     raise ImproperlyConfigured("REPLICA_READ_TIMEOUT must be a number of seconds above 0")
 _layout = build_databases(
@@ -88,7 +108,7 @@ _layout = build_databases(
     replica_urls=[url for url in REPLICA_DATABASE_URLS if url.strip()],
     conn_max_age=env.int("CONN_MAX_AGE", default=60),
     connect_timeout=env.int("DB_CONNECT_TIMEOUT", default=3),
-    statement_timeout_ms=env.int("DB_STATEMENT_TIMEOUT_MS", default=30_000),
+    statement_timeout_ms=DB_STATEMENT_TIMEOUT_MS,
     replica_read_timeout=REPLICA_READ_TIMEOUT,
     pool_mode=DATABASE_POOL_MODE,
     ml_url=env.str("ML_DATABASE_URL", default=""),
@@ -257,6 +277,21 @@ IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
 # Tokens a user may hold at once through POST /api/auth/token.
 API_TOKENS_PER_USER = env.int("API_TOKENS_PER_USER", default=100)
 
+# ---- operations --------------------------------------------------------------------------
+# /metrics (core.metrics): off unless a bearer token or the scrapers' networks are set.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.networks("METRICS_ALLOWED_NETWORKS")
+# gunicorn (gunicorn.conf.py): workers (gunicorn itself reads WEB_CONCURRENCY, unchecked: not
+# used here), and on SIGTERM how long /health/ready answers 503 while
+# requests are still served (the drain), then how long workers get to finish their requests.
+GUNICORN_WORKERS = env.int("GUNICORN_WORKERS", default=2)
+DRAIN_SECONDS = env.float("DRAIN_SECONDS", default=0.0 if DEBUG else 10.0)
+GRACEFUL_TIMEOUT = env.int("GRACEFUL_TIMEOUT", default=20)
+# migrate: how long a migration waits for a table lock before it gives up and is retried
+# (core/management/commands/migrate.py), and how many times.
+MIGRATION_LOCK_TIMEOUT_MS = env.int("MIGRATION_LOCK_TIMEOUT_MS", default=5_000)
+MIGRATION_LOCK_RETRIES = env.int("MIGRATION_LOCK_RETRIES", default=10)
+
 # ---- REST framework ---------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -310,26 +345,29 @@ SPECTACULAR_SETTINGS = {
 }
 
 # ---- logging ----------------------------------------------------------------------------
+# One stream, one format (core.logs): every logger writes through the same handler, Django's
+# included (its own console handler is dropped), and gunicorn's through core.logs.GunicornLogger.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "message": {"format": "%(message)s"},
+        "json": {"()": "core.logs.JsonFormatter"},
+        "text": {"()": "core.logs.TextFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
-        # The request log line is complete (a JSON object, or text with its time): no prefix.
-        "request_log": {"class": "logging.StreamHandler", "formatter": "message"},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's default configuration gives "django" a console handler of its own (shown
+        # with DEBUG on): its lines go to the root's handler instead, in the service's format.
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         "django.db.backends": {"level": "WARNING"},
         # A client's error (4xx) is the request log's line, not three lines and a traceback;
         # server errors are still logged here, with their traceback.
         "django.request": {"level": "ERROR"},
         # A refused CSRF check is a 403 in the request log; no second line.
         "django.security.csrf": {"level": "ERROR"},
-        "health.request_log": {"handlers": ["request_log"], "level": "INFO", "propagate": False},
+        "health.request_log": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }

@@ -1,14 +1,23 @@
 """Production settings: DEBUG off, a real SECRET_KEY, HTTPS-only cookies and HSTS."""
 
+import os
+
 from django.core.exceptions import ImproperlyConfigured
+
+from core.secret_key import weakness
+
+# DEBUG is off unless set: the shared settings derive other defaults from it (the log format, the
+# drain on SIGTERM, whether a missing SECRET_KEY may be made up).
+os.environ.setdefault("DEBUG", "false")
 
 from .base import *  # noqa: F403
 from .base import env
 
-DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
-if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
-    raise ImproperlyConfigured("SECRET_KEY must be set to a random value of 50+ characters")
+if not SECRET_KEY:
+    raise ImproperlyConfigured("SECRET_KEY must be set (50+ random characters)")
+if (_weakness := weakness(SECRET_KEY)) is not None:
+    raise ImproperlyConfigured(f"SECRET_KEY {_weakness}: it must be random")
 
 # HTTPS everywhere; a TLS-terminating proxy sets X-Forwarded-Proto.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

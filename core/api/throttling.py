@@ -27,6 +27,7 @@ from django.core.cache.backends.base import BaseCache
 from rest_framework import exceptions
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
+from core import metrics
 from core.db.state import current
 
 logger = logging.getLogger(__name__)
@@ -95,8 +96,11 @@ class SlidingWindowThrottleMixin:
             allowed = self._allow(key)
         except Exception:  # any cache backend's error: serve the request rather than fail it
             logger.warning("rate-limit cache unavailable; request not counted")
+            metrics.CACHE_ERRORS.labels("throttle").inc()
             return True
         note_limit(request, self.status)
+        if not allowed:
+            metrics.RATE_LIMITED.labels(self.scope).inc()
         return allowed
 
     def _windows(self, key: str) -> tuple[str, str, float]:

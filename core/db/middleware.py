@@ -11,6 +11,7 @@ from django.contrib.auth import SESSION_KEY
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from core import metrics
 from core.db.failover import ServerUnavailable
 from core.db.replicas import primary_wal_position, wait_until_replayed_everywhere
 from core.db.state import RoutingState, current, pin_user, request_scope
@@ -131,6 +132,7 @@ class DatabaseRoutingMiddleware:
             return database_error_response(failure)
         while state.attempts <= len(settings.DATABASE_STANDBYS):
             state.attempts += 1
+            metrics.RETRIES.inc()
             logger.warning("%s %s re-run elsewhere: %s", request.method, request.path, failure)
             try:
                 response = match.func(request, *match.args, **match.kwargs)

@@ -29,6 +29,7 @@ import psycopg
 from django.conf import settings
 from django.db import DatabaseError, connections
 
+from core import metrics
 from core.db import deadline
 from core.db.background import ProcessThread
 from core.db.config import PRIMARY, Standby
@@ -173,6 +174,7 @@ def mark_down(server: str, error: str = "unreachable", *, replay_conflict: bool 
     with _lock:
         if not entry.down:
             logger.warning("%s marked down: %s", server, error)
+            metrics.FAILOVERS.labels(server).inc()
         entry.generation += 1
         entry.retry_at = time.monotonic() + settings.REPLICA_RETRY_SECONDS
         entry.last_error = error

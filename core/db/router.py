@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections, transaction
 
+from core import metrics
 from core.db import replicas
 from core.db.config import ML_PRIMARY, PRIMARY
 from core.db.state import PRIMARY_ONLY, RoutingState, current
@@ -131,6 +132,7 @@ def read_alias(*, ml: bool = False) -> str:
     else:
         alias = _routed_read(ml=ml, position=state.pin(), state=state)
     state.note_read(alias)
+    metrics.DB_READS.labels(alias).inc()
     return alias
 
 

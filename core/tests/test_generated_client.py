@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -20,9 +19,7 @@ from pathlib import Path
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
-from core.testing import suite_database_environment
-from core.topology.processes import free_ports
-from core.topology.service import ServiceInstance
+from core.testing import production_service
 from users.models import ApiToken
 from users.tests.factories import UserFactory
 
@@ -66,20 +63,8 @@ def generated(tmp_path_factory):
 @pytest.fixture
 def service(tmp_path):
     """gunicorn with the production settings, two workers, on the test database."""
-    [port] = free_ports(1)
-    environment = suite_database_environment(
-        DJANGO_SETTINGS_MODULE="config.settings.production",
-        SECRET_KEY=secrets.token_urlsafe(48),
-        ALLOWED_HOSTS="127.0.0.1",
-        SECURE_SSL_REDIRECT="false",
-        PYTHONUNBUFFERED="1",
-    )
-    instance = ServiceInstance("generated-client", port, environment, tmp_path / "service.log")
-    instance.start()
-    try:
+    with production_service(tmp_path, "generated-client") as instance:
         yield instance
-    finally:
-        instance.stop()
 
 
 def _module(name: str):

@@ -13,7 +13,6 @@ import contextlib
 import http.client
 import json
 import os
-import re
 import signal
 import subprocess
 import time
@@ -23,33 +22,16 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from core.testing import documented_steps, run_steps
 from core.topology.processes import free_ports
 
 README = Path(settings.BASE_DIR) / "README.md"
-WALK_THROUGH = re.compile(r"<!-- walk-through: start.*?-->(.*)<!-- walk-through: end -->", re.S)
-BLOCK = re.compile(r"^```(bash|text)\n(.*?)^```$", re.S | re.M)
-STEP_END = "@@ step done @@"
 START_SECONDS = 300
 
 
 def walk_through() -> list[tuple[str, str]]:
     """(commands, expected output) pairs, in the README's order."""
-    [section] = WALK_THROUGH.findall(README.read_text())
-    blocks = BLOCK.findall(section)
-    steps = []
-    for (kind, commands), (next_kind, expected) in zip(blocks[::2], blocks[1::2], strict=True):
-        assert (kind, next_kind) == ("bash", "text"), "each bash block is followed by its output"
-        steps.append((commands, expected))
-    return steps
-
-
-def _lines(text: str) -> str:
-    return "\n".join(line.rstrip() for line in text.strip().splitlines())
-
-
-def matches(expected: str, output: str) -> bool:
-    pattern = re.escape(_lines(expected)).replace(re.escape("…"), ".*?")
-    return re.fullmatch(pattern, _lines(output), re.S) is not None
+    return documented_steps(README, "walk-through")
 
 
 def test_the_walk_through_is_in_the_readme_and_checkable():
@@ -123,23 +105,7 @@ def make_run(tmp_path_factory):
 
 
 def test_the_readme_walk_through_answers_as_written(make_run):
-    steps = walk_through()
-    script = "".join(f"{commands}echo; echo '{STEP_END}'\n" for commands, _ in steps)
-    finished = subprocess.run(
-        ["bash", "-c", script],
-        cwd=settings.BASE_DIR,
-        env=make_run,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert finished.returncode == 0, finished.stderr
-    outputs = finished.stdout.split(f"{STEP_END}\n")[: len(steps)]
-    assert len(outputs) == len(steps), finished.stdout
-    for (commands, expected), output in zip(steps, outputs, strict=True):
-        assert matches(expected, output), (
-            f"\n$ {commands}\nexpected:\n{expected}\ngot:\n{output}\nstderr:\n{finished.stderr}"
-        )
+    run_steps(walk_through(), env=make_run, cwd=Path(settings.BASE_DIR))
 
 
 def _manage(env: dict, *args: str) -> str:

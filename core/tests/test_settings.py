@@ -55,6 +55,16 @@ def test_malformed_url_is_one_line_naming_the_variable(variable, value):
         ("API_TRUSTED_PROXIES", "-1"),
         ("API_TOKEN_CACHE_SECONDS", "nan"),
         ("REPLICA_MAX_LAG_SECONDS", "-5"),
+        ("GUNICORN_WORKERS", "two"),
+        ("DRAIN_SECONDS", "-1"),
+        ("DRAIN_SECONDS", "inf"),
+        ("GRACEFUL_TIMEOUT", "1.5"),
+        ("MIGRATION_LOCK_TIMEOUT_MS", "5s"),
+        ("MIGRATION_LOCK_RETRIES", "-2"),
+        ("LOG_LEVEL", "LOUD"),
+        ("LOG_FORMAT", "xml"),
+        ("METRICS_ALLOWED_NETWORKS", "10.0.0.0/33"),
+        ("METRICS_ALLOWED_NETWORKS", "10.0.0.0/8,not-a-network"),
     ],
 )
 def test_malformed_number_is_one_line_naming_the_variable(variable, value):

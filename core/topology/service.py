@@ -21,6 +21,8 @@ class ServiceInstance:
     env: dict[str, str]
     log_file: Path
     workers: int = 2
+    # More gunicorn options (gunicorn.conf.py holds the rest).
+    args: tuple[str, ...] = ()
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
@@ -33,10 +35,11 @@ class ServiceInstance:
             self.process = subprocess.Popen(
                 [
                     str(gunicorn), "config.wsgi", "--bind", f"{HOST}:{self.port}",
-                    "--workers", str(self.workers), "--timeout", "60",
+                    "--workers", str(self.workers), *self.args,
                 ],
                 cwd=BASE_DIR,
-                env=self.env,
+                # Stopped at once unless a test asks for the drain (gunicorn.conf.py).
+                env={"DRAIN_SECONDS": "0", **self.env},
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )  # fmt: skip

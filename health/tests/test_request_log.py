@@ -1,4 +1,4 @@
-"""One log line per request, JSON when DEBUG is off, text when it is on."""
+"""One log line per request (JSON or text, as LOG_FORMAT says), with the request's id."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client as HttpClient
 
+from core.logs import JsonFormatter, TextFormatter
 from core.testing import wait_for_standby
 from health.request_log import logger as request_logger
 from users.models import User
@@ -17,6 +18,11 @@ from users.services import api_user_create
 from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+
+
+def line(record: logging.LogRecord) -> dict:
+    """The record as the JSON formatter writes it."""
+    return json.loads(JsonFormatter().format(record))
 
 
 @pytest.fixture
@@ -42,27 +48,29 @@ def test_answers_of_the_guards_before_any_view_are_logged_once(client, request_l
         content_type="application/json",
         headers={"Content-Encoding": "gzip"},
     )
-    assert [json.loads(r.getMessage())["status"] for r in request_log()] == [413, 415]
+    assert [line(r)["status"] for r in request_log()] == [413, 415]
 
 
-def test_a_path_cannot_forge_a_second_plain_log_line(client, request_log, settings):
-    settings.DEBUG = True
+def test_a_path_cannot_forge_a_second_text_log_line(client, request_log):
     client.get("/api/issues%0a2026-12-03T00:00:00Z%20GET%20/fake%20200%200.1ms%20client=9")
     [record] = request_log()
-    assert "\n" not in record.getMessage() and "\\x0a" in record.getMessage()
+    text = TextFormatter().format(record)
+    assert "\n" not in text and "\\x0a" in text
 
 
 def test_json_line_with_method_path_status_duration_and_serving_alias(request_log):
     HttpClient().get("/health/database?verbose=1")  # a probe: no one signed in
     [record] = request_log()
-    line = json.loads(record.getMessage())
-    assert line["method"] == "GET"
-    assert line["path"] == "/health/database"
-    assert line["status"] == 200
-    assert line["duration_ms"] > 0
-    assert line["client_id"] is None
-    assert line["db_read_aliases"] == ["replica"]
-    assert line["db_wrote"] is False
+    fields = line(record)
+    assert fields["method"] == "GET"
+    assert fields["path"] == "/health/database"
+    assert fields["status"] == 200
+    assert fields["duration_ms"] > 0
+    assert fields["client_id"] is None
+    assert fields["db_read_aliases"] == ["replica"]
+    assert fields["db_wrote"] is False
+    assert (fields["level"], fields["logger"]) == ("INFO", "health.request_log")
+    assert fields["message"] == "GET /health/database 200"
     assert record.levelno == logging.INFO
 
 
@@ -71,16 +79,14 @@ def test_authenticated_caller_is_logged_with_its_client(client, request_log):
     response = client.get("/api/schema/", headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == 200
     [record] = request_log()
-    assert json.loads(record.getMessage())["client_id"] == user.client_id
+    assert line(record)["client_id"] == user.client_id
 
 
-def test_plain_text_when_debug_is_on(client, request_log, settings):
-    settings.DEBUG = True
+def test_text_lines_for_a_developer(client, request_log):
     client.get("/health")
     [record] = request_log()
-    assert re.fullmatch(r"\S+ GET /health 200 [\d.]+ms client=- db_reads=-", record.getMessage()), (
-        record.getMessage()
-    )
+    text = TextFormatter().format(record)
+    assert re.fullmatch(r"\S+ GET /health 200 [\d.]+ms client=- db_reads=-", text), text
 
 
 def test_server_errors_are_logged_as_errors(client, request_log, monkeypatch):
@@ -90,7 +96,7 @@ def test_server_errors_are_logged_as_errors(client, request_log, monkeypatch):
     assert response.status_code == 503
     [record] = request_log()
     assert record.levelno == logging.ERROR
-    assert json.loads(record.getMessage())["status"] == 503
+    assert line(record)["status"] == 503
 
 
 def test_session_user_is_logged_only_when_the_view_looked_at_it(client, request_log):
@@ -99,7 +105,7 @@ def test_session_user_is_logged_only_when_the_view_looked_at_it(client, request_
     client.force_login(admin)
     assert client.get("/admin/").status_code == 200
     assert client.get("/health").status_code == 200
-    admin_page, probe = (json.loads(record.getMessage()) for record in request_log())
+    admin_page, probe = (line(record) for record in request_log())
     assert admin_page["client_id"] == admin.client_id
     # The probe never loaded the session's user: logging must not load it either.
     assert probe["client_id"] is None

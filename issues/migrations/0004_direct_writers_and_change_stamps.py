@@ -45,10 +45,6 @@ class Migration(migrations.Migration):
                 auto_now=True, db_default=django.db.models.functions.datetime.Now()
             ),
         ),
-        migrations.AddIndex(
-            model_name="issue",
-            index=models.Index(fields=["client", "change_xid", "id"], name="issues_sync_idx"),
-        ),
         pgtrigger.migrations.AddTrigger(
             model_name="issue",
             trigger=pgtrigger.compiler.Trigger(

@@ -99,24 +99,6 @@ class Migration(migrations.Migration):
                 auto_now=True, db_default=django.db.models.functions.datetime.Now()
             ),
         ),
-        migrations.AddIndex(
-            model_name="anomalyalert",
-            index=models.Index(
-                fields=["client", "change_xid", "id"], name="ml_anomaly_alerts_sync_idx"
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="learningmemory",
-            index=models.Index(
-                fields=["client", "change_xid", "id"], name="ai_learning_memory_sync_idx"
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="predictionlog",
-            index=models.Index(
-                fields=["client", "change_xid", "id"], name="ml_prediction_log_sync_idx"
-            ),
-        ),
         pgtrigger.migrations.AddTrigger(
             model_name="anomalyalert",
             trigger=pgtrigger.compiler.Trigger(

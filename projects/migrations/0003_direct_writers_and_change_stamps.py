@@ -41,10 +41,6 @@ class Migration(migrations.Migration):
             name="project_type",
             field=models.CharField(blank=True, db_default="", default="", max_length=50),
         ),
-        migrations.AddIndex(
-            model_name="project",
-            index=models.Index(fields=["client", "change_xid", "id"], name="projects_sync_idx"),
-        ),
         pgtrigger.migrations.AddTrigger(
             model_name="project",
             trigger=pgtrigger.compiler.Trigger(

@@ -47,12 +47,6 @@ class Migration(migrations.Migration):
                 max_length=10,
             ),
         ),
-        migrations.AddIndex(
-            model_name="pullrequest",
-            index=models.Index(
-                fields=["client", "change_xid", "id"], name="pull_requests_sync_idx"
-            ),
-        ),
         pgtrigger.migrations.AddTrigger(
             model_name="pullrequest",
             trigger=pgtrigger.compiler.Trigger(

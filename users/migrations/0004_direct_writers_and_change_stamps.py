@@ -84,10 +84,6 @@ class Migration(migrations.Migration):
                 max_length=10,
             ),
         ),
-        migrations.AddIndex(
-            model_name="user",
-            index=models.Index(fields=["client", "change_xid", "id"], name="users_sync_idx"),
-        ),
         pgtrigger.migrations.AddTrigger(
             model_name="user",
             trigger=pgtrigger.compiler.Trigger(

@@ -8,13 +8,20 @@ tells the usual case apart; when something did arrive, the full check runs.
 
 Opening a session during a request is bounded by the request's deadline, like its queries
 (``core.db.deadline``): behind PgBouncer, the server may not answer Django's own set-up queries.
+
+A migration that runs in a transaction waits at most ``MIGRATION_LOCK_TIMEOUT_MS`` for each lock
+(``SET LOCAL``, so that the setting ends with the transaction, behind a pooler too): an ``ALTER
+TABLE`` waiting behind a long query would otherwise queue every other query of that table behind
+itself. ``migrate`` retries a migration refused that way.
 """
 
 from __future__ import annotations
 
 import select
 
+from django.conf import settings
 from django.db.backends.postgresql import base
+from django.db.backends.postgresql.schema import DatabaseSchemaEditor as PostgresSchemaEditor
 from psycopg import pq
 
 from core.db import replicas
@@ -22,7 +29,18 @@ from core.db.deadline import armed
 from core.db.state import current
 
 
+class DatabaseSchemaEditor(PostgresSchemaEditor):
+    def __enter__(self):
+        editor = super().__enter__()
+        if self.atomic_migration and self.connection.in_atomic_block and not self.collect_sql:
+            with self.connection.cursor() as cursor:
+                timeout = f"{settings.MIGRATION_LOCK_TIMEOUT_MS}ms"
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [timeout])
+        return editor
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
+    SchemaEditorClass = DatabaseSchemaEditor
     _setup_deadline: float | None = None
     _setup_alarm = None
 

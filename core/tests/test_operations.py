@@ -1,0 +1,212 @@
+"""Operating the service: gunicorn as production runs it (gunicorn.conf.py, two workers).
+
+- /metrics sums both workers' counters, and they add up to what the client saw;
+- every line of the output is one JSON object, and a request's lines share its id;
+- SIGTERM drains: /health/ready answers 503 while every request is still served, then the
+  instance stops, and no request fails.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from core.testing import production_service, wait_for_standby
+from users.services import api_user_create
+
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+
+METRICS_TOKEN = "metrics-" + "x7Qp" * 10
+
+
+def get(port: int, path: str, headers: dict | None = None, timeout: float = 30):
+    """(status, headers) of one GET on a connection of its own."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", path, headers=headers or {})
+        answer = connection.getresponse()
+        answer.read()
+        return answer.status, dict(answer.getheaders())
+    finally:
+        connection.close()
+
+
+def scrape(port: int) -> dict[tuple[str, tuple], float]:
+    """Every sample of /metrics, by name and labels."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("GET", "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    answer = connection.getresponse()
+    text = answer.read().decode()
+    connection.close()
+    assert answer.status == 200, text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def total(samples: dict, name: str, **labels: str) -> float:
+    """The sum of ``name``'s samples whose labels include ``labels``."""
+    return sum(
+        value
+        for (sample, found), value in samples.items()
+        if sample == name and set(labels.items()) <= set(found)
+    )
+
+
+def test_metrics_add_up_across_two_workers_and_every_output_line_is_json(tmp_path):
+    _, key, _ = api_user_create(client_name="Scraped", email="scraped@example.com")
+    wait_for_standby()
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    with production_service(
+        tmp_path,
+        "observed",
+        args=("--access-logfile", "-"),
+        METRICS_TOKEN=METRICS_TOKEN,
+        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+        API_THROTTLE_ANON="3/minute",
+    ) as service:
+        port = service.port
+        signed_in = {"Authorization": f"Bearer {key}"}
+        with ThreadPoolExecutor(4) as pool:
+            listed = list(pool.map(lambda _: get(port, "/api/issues", signed_in), range(40)))
+            anonymous = list(pool.map(lambda _: get(port, "/api/issues"), range(12)))
+            unknown = list(pool.map(lambda _: get(port, "/no/such/page"), range(3)))
+        traced = get(port, "/health", {"X-Request-ID": "ops-trace-1"})
+        samples = scrape(port)
+        log_file = service.log_file
+
+    # What the client saw.
+    assert [status for status, _ in listed] == [200] * 40
+    refused = Counter(status for status, _ in anonymous)
+    assert set(refused) <= {401, 429} and refused[429] >= 6  # 3 a minute, per worker
+    assert [status for status, _ in unknown] == [404] * 3
+    assert traced[1]["X-Request-ID"] == "ops-trace-1"
+
+    # Both workers counted (one file of counters each), and the scrape summed them.
+    pids = {re.sub(r"\D", "", name) for name in os.listdir(metrics_dir) if name.endswith(".db")}
+    assert len(pids) >= 2, os.listdir(metrics_dir)
+    issues = {"route": "/api/issues", "method": "GET"}
+    assert total(samples, "http_requests_total", status="200", **issues) == 40
+    assert total(samples, "http_requests_total", status="401", **issues) == refused[401]
+    assert total(samples, "http_requests_total", status="429", **issues) == refused[429]
+    assert total(samples, "http_request_duration_seconds_count", **issues) == 52
+    assert total(samples, "http_request_duration_seconds_bucket", le="+Inf", **issues) == 52
+    assert total(samples, "http_requests_total", route="unmatched", status="404") == 3
+    assert total(samples, "http_rate_limited_total", scope="anon") == refused[429]
+    assert total(samples, "api_token_cache_total") == 40
+    assert total(samples, "api_token_cache_total", result="miss") >= 1
+    assert total(samples, "db_reads_total", alias="replica") >= 40
+    assert total(samples, "db_standby_up", server="replica") == 1
+    assert ("db_standby_lag_seconds", (("server", "replica"),)) in samples
+    assert total(samples, "http_request_retries_total") == 0
+
+    # One stream of JSON objects: gunicorn's lines, Django's, the request log, the access log.
+    lines = [json.loads(text) for text in log_file.read_text().splitlines() if text.strip()]
+    assert all(isinstance(line, dict) for line in lines)
+    for line in lines:
+        assert {"time", "level", "logger", "message"} <= set(line), line
+    loggers = Counter(line["logger"] for line in lines)
+    assert loggers["gunicorn.error"] >= 3  # starting, booting two workers
+    served = [line for line in lines if line["logger"] == "health.request_log"]
+    access = [line for line in lines if line["logger"] == "gunicorn.access"]
+    assert len(served) == len(access) == 40 + 12 + 3 + 1 + 1  # and the scrape
+    assert all(line.get("request_id") for line in served + access)
+    assert {line["request_id"] for line in served} == {line["request_id"] for line in access}
+    [trace] = [line for line in served if line["request_id"] == "ops-trace-1"]
+    assert trace["path"] == "/health" and trace["status"] == 200
+
+
+class Load:
+    """``threads`` clients sending GETs one after another until told to stop."""
+
+    def __init__(self, port: int, headers: dict, threads: int = 6) -> None:
+        self.port, self.headers = port, headers
+        self.results: list[tuple[float, int | str]] = []
+        self.stopping = threading.Event()
+        self.threads = [threading.Thread(target=self._run) for _ in range(threads)]
+
+    def _run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                status, _ = get(self.port, "/api/issues", self.headers)
+            except OSError as error:
+                status = type(error).__name__
+            self.results.append((time.monotonic(), status))
+
+    def __enter__(self) -> Load:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(60)
+
+
+def test_sigterm_drains_then_stops_without_failing_a_request(tmp_path):
+    """As a load balancer sees it: readiness turns 503, traffic moves away, the instance stops.
+
+    Requests keep coming for a while after readiness turned (the balancer's probe interval),
+    and one request is still arriving when gunicorn stops: every one is answered.
+    """
+    _, key, _ = api_user_create(client_name="Drained", email="drained@example.com")
+    wait_for_standby()
+    drain = 3.0
+    with production_service(
+        tmp_path, "drained", DRAIN_SECONDS=str(drain), GRACEFUL_TIMEOUT="15"
+    ) as service:
+        port, master = service.port, service.process
+        headers = {"Authorization": f"Bearer {key}"}
+        assert get(port, "/health/ready")[0] == 200
+        with Load(port, headers) as load:
+            time.sleep(1.0)
+            signalled = time.monotonic()
+            master.send_signal(signal.SIGTERM)
+            # The balancer's probe: readiness turns 503 at once...
+            probes = []
+            while time.monotonic() - signalled < drain / 2:
+                probes.append(get(port, "/health/ready"))
+                time.sleep(0.1)
+            # ...and it stops sending new requests a probe interval later.
+        assert probes and all(status == 503 for status, _ in probes), probes
+        # A request in flight when gunicorn stops: its body arrives after the drain ended.
+        slow = socket.create_connection(("127.0.0.1", port), timeout=30)
+        body = b'{"key": "DRAIN-1", "title": "in flight at shutdown"}'
+        slow.sendall(
+            b"POST /api/issues HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            + f"Authorization: Bearer {key}\r\n".encode()
+            + b"Content-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        )
+        time.sleep(max(0.0, signalled + drain + 1.0 - time.monotonic()))
+        slow.sendall(body)
+        answer = slow.recv(65536).decode("latin-1")
+        slow.close()
+        master.wait(30)
+        stopped = time.monotonic()
+
+    statuses = Counter(status for _, status in load.results)
+    assert statuses and set(statuses) == {200}, statuses
+    during_drain = [t for t, _ in load.results if t > signalled]
+    assert len(during_drain) >= 10  # served while draining
+    assert answer.startswith("HTTP/1.1 "), answer
+    assert int(answer.split()[1]) < 500, answer
+    assert master.returncode == 0
+    assert stopped - signalled >= drain
+    log = service.log_file.read_text()
+    assert "draining for 3.0 s" in log

@@ -1,0 +1,69 @@
+"""gunicorn's settings for this service, read by ``gunicorn config.wsgi`` run in the checkout.
+
+Options given on the command line (or in ``GUNICORN_CMD_ARGS``) win over these. Each value comes
+from the Django settings, so the environment variables are read and checked in one place
+(``config/settings/base.py``), and a configuration error stops the master with one line before
+any worker starts.
+
+- ``workers``: ``GUNICORN_WORKERS`` (2) sync workers.
+- ``timeout``: 30 s above the statement timeout (``DB_STATEMENT_TIMEOUT_MS``, 30 s): a slow query
+  is answered by PostgreSQL (a 503 that says so), never cut short by killing its worker.
+- SIGTERM: ``/health/ready`` answers 503 for ``DRAIN_SECONDS`` (10 s; 0 with DEBUG on) while
+  every request is still served (``core.lifecycle``); then gunicorn closes its sockets and gives
+  the workers ``GRACEFUL_TIMEOUT`` (20 s) to finish theirs. Keep the sum under the orchestrator's
+  kill deadline (Kubernetes: ``terminationGracePeriodSeconds``, 30 s). SIGINT stops at once.
+- Logging: gunicorn's own lines in the service's format (``LOG_FORMAT``: JSON lines in
+  production); no access log (the request log has a line per request), unless asked for with
+  ``--access-logfile -``, in the same format.
+- Metrics: workers write their counters to ``PROMETHEUS_MULTIPROC_DIR`` (a fresh temporary
+  folder unless set, removed at exit), summed by whichever worker is scraped.
+"""
+
+import glob
+import os
+import shutil
+import tempfile
+
+# Before anything imports prometheus_client (it chooses where values live when imported).
+_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+_made_metrics_dir = not _metrics_dir
+if _made_metrics_dir:
+    _metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="metrics-")
+
+from config import startup  # noqa: E402
+from core import lifecycle  # noqa: E402  (the drain flag: shared memory made before the fork)
+
+settings = startup.load_settings()
+
+wsgi_app = "config.wsgi:application"
+workers = settings.GUNICORN_WORKERS
+timeout = settings.DB_STATEMENT_TIMEOUT_MS // 1000 + 30
+graceful_timeout = round(settings.GRACEFUL_TIMEOUT)
+logger_class = "core.logs.GunicornLogger"
+loglevel = settings.LOG_LEVEL.lower()
+errorlog = "-"
+# gunicorn's largest: a long "any of" filter list fits (the default, 4094, answered with
+# gunicorn's own HTML 400).
+limit_request_line = 8190
+
+
+def on_starting(server):
+    if not _made_metrics_dir:
+        # A folder of the operator's: the last run's counters would be summed with these.
+        for stale in glob.glob(os.path.join(_metrics_dir, "*.db")):
+            os.remove(stale)
+
+
+def when_ready(server):
+    lifecycle.install_drain(server, settings.DRAIN_SECONDS)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _made_metrics_dir:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)
