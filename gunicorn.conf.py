@@ -10,7 +10,7 @@ any worker starts.
   is answered by PostgreSQL (a 503 that says so), never cut short by killing its worker.
 - SIGTERM: ``/health/ready`` answers 503 for ``DRAIN_SECONDS`` (10 s; 0 with DEBUG on) while
   every request is still served (``core.lifecycle``); then gunicorn closes its sockets and gives
-  the workers ``GRACEFUL_TIMEOUT`` (20 s) to finish theirs. Keep the sum under the orchestrator's
+  the workers ``GRACEFUL_TIMEOUT`` (15 s) to finish theirs. Keep the sum under the orchestrator's
   kill deadline (Kubernetes: ``terminationGracePeriodSeconds``, 30 s). SIGINT stops at once.
 - Logging: gunicorn's own lines in the service's format (``LOG_FORMAT``: JSON lines in
   production); no access log (the request log has a line per request), unless asked for with
@@ -24,11 +24,17 @@ import os
 import shutil
 import tempfile
 
-# Before anything imports prometheus_client (it chooses where values live when imported).
+# Before anything imports prometheus_client (it chooses where values live when imported). A folder
+# made here is marked, so that it is removed at exit even after a reload (SIGHUP re-reads this
+# file, with the variable set by then).
+MADE_HERE = ".made-by-gunicorn-conf"
 _metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-_made_metrics_dir = not _metrics_dir
-if _made_metrics_dir:
+if not _metrics_dir:
     _metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="metrics-")
+    open(os.path.join(_metrics_dir, MADE_HERE), "w").close()
+_made_metrics_dir = os.path.exists(os.path.join(_metrics_dir, MADE_HERE))
+
+from prometheus_client import multiprocess  # noqa: E402  (here: child_exit runs in a signal handler)
 
 from config import startup  # noqa: E402
 from core import lifecycle  # noqa: E402  (the drain flag: shared memory made before the fork)
@@ -48,10 +54,17 @@ limit_request_line = 8190
 
 
 def on_starting(server):
+    server.log.info("metrics folder: %s", _metrics_dir)
+    os.makedirs(_metrics_dir, exist_ok=True)
     if not _made_metrics_dir:
         # A folder of the operator's: the last run's counters would be summed with these.
         for stale in glob.glob(os.path.join(_metrics_dir, "*.db")):
             os.remove(stale)
+
+
+def pre_fork(server, worker):
+    # A worker cannot start without the folder (a temporary-files cleaner may have removed it).
+    os.makedirs(_metrics_dir, exist_ok=True)
 
 
 def when_ready(server):
@@ -59,11 +72,10 @@ def when_ready(server):
 
 
 def child_exit(server, worker):
-    from prometheus_client import multiprocess
-
     multiprocess.mark_process_dead(worker.pid)
 
 
 def on_exit(server):
-    if _made_metrics_dir:
+    # Not while handing over to a new master (SIGUSR2): its workers use the folder.
+    if _made_metrics_dir and not server.reexec_pid:
         shutil.rmtree(_metrics_dir, ignore_errors=True)

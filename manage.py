@@ -6,7 +6,11 @@ import sys
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.development")
+    # Pointed at real servers (DATABASE_URL), a command runs with the production settings, as
+    # the service does (a release job's migrate, create_api_user); on the embedded servers of a
+    # checkout, with the development ones.
+    default = "production" if os.environ.get("DATABASE_URL") else "development"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", f"config.settings.{default}")
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 

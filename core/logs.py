@@ -111,7 +111,8 @@ class JsonFormatter(logging.Formatter):
             line["exception"] = record.exc_text
         if record.stack_info:
             line["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(line, default=str, ensure_ascii=False)
+        # ASCII only: U+2028 and its kind, which some readers take for line breaks, are escaped.
+        return json.dumps(line, default=str)
 
 
 class TextFormatter(logging.Formatter):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import hmac
 import ipaddress
+import logging
 import os
 import re
 
@@ -30,6 +31,8 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily
+
+logger = logging.getLogger(__name__)
 
 REQUESTS = Counter(
     "http_requests",
@@ -83,12 +86,35 @@ def route_template(route: str) -> str:
     return "/" + path if path else UNMATCHED
 
 
+_failed = False
+
+
+def _counting_failed() -> None:
+    """Counting must never fail what is counted (a full disk under the metrics folder): the
+    first failure is logged, the metrics go on missing."""
+    global _failed
+    if not _failed:
+        _failed = True
+        logger.exception("a metric could not be updated (the next failures are not logged)")
+
+
+def count(counter: Counter, *labels: str) -> None:
+    """``counter`` (with ``labels``) plus one."""
+    try:
+        (counter.labels(*labels) if labels else counter).inc()
+    except Exception:
+        _counting_failed()
+
+
 def observe_request(request, response, seconds: float) -> None:
-    match = getattr(request, "resolver_match", None)
-    route = route_template(match.route) if match is not None and match.route else UNMATCHED
-    method = request.method if request.method in METHODS else "other"
-    REQUESTS.labels(route, method, str(response.status_code)).inc()
-    LATENCY.labels(route, method).observe(seconds)
+    try:
+        match = getattr(request, "resolver_match", None)
+        route = route_template(match.route) if match is not None and match.route else UNMATCHED
+        method = request.method if request.method in METHODS else "other"
+        REQUESTS.labels(route, method, str(response.status_code)).inc()
+        LATENCY.labels(route, method).observe(seconds)
+    except Exception:
+        _counting_failed()
 
 
 class StandbyCollector:
@@ -107,13 +133,9 @@ class StandbyCollector:
             labels=["server"],
         )
         for standby in replicas.standbys():
-            alias = standby.read_alias or standby.ml_alias
-            seconds = (
-                None
-                if replicas.is_down(standby.name)
-                else replicas.lag_seconds(alias, standby.name)
-            )
-            up.add_metric([standby.name], 0.0 if replicas.is_down(standby.name) else 1.0)
+            down = replicas.is_down(standby.name)
+            seconds = None if down else replicas.lag_seconds(standby.probe_alias, standby.name)
+            up.add_metric([standby.name], 0.0 if down else 1.0)
             if seconds is not None:
                 lag.add_metric([standby.name], seconds)
         yield up
@@ -150,6 +172,8 @@ def scrape_refusal(request) -> int | None:
             address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
         except ValueError:
             return 403
+        # An IPv4 client of a dual-stack socket arrives as ::ffff:a.b.c.d.
+        address = getattr(address, "ipv4_mapped", None) or address
         if not any(address in network for network in networks):
             return 403
     if token:

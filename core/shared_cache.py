@@ -27,7 +27,7 @@ def note_failure() -> None:
     """The shared cache just failed a read or a write in this process."""
     global _last_failure
     _last_failure = time.monotonic()
-    metrics.CACHE_ERRORS.labels("shared").inc()
+    metrics.count(metrics.CACHE_ERRORS, "shared")
 
 
 def failed_within(seconds: float) -> bool:

@@ -151,14 +151,14 @@ def production_service(
     from core.topology.service import ServiceInstance
 
     [port] = free_ports(1)
-    environment = suite_database_environment(
-        DJANGO_SETTINGS_MODULE="config.settings.production",
-        SECRET_KEY=secrets.token_urlsafe(48),
-        ALLOWED_HOSTS="127.0.0.1",
-        SECURE_SSL_REDIRECT="false",
-        PYTHONUNBUFFERED="1",
-        **overrides,
-    )
+    settings_env = {
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "PYTHONUNBUFFERED": "1",
+    }
+    environment = suite_database_environment(**{**settings_env, **overrides})
     instance = ServiceInstance(name, port, environment, tmp_path / f"{name}.log", args=args)
     instance.start()
     try:

@@ -208,9 +208,9 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             # A change made while the cache failed may not have reached the epoch yet.
             seconds = settings.API_TOKEN_CACHE_SECONDS
             if epoch == verified.epoch and not shared_cache.failed_within(seconds):
-                metrics.TOKEN_CACHE.labels("hit").inc()
+                metrics.count(metrics.TOKEN_CACHE, "hit")
                 return verified.objects()
-        metrics.TOKEN_CACHE.labels("miss").inc()
+        metrics.count(metrics.TOKEN_CACHE, "miss")
         if epoch is None:
             epoch = current_epoch()
         token, on_primary = self._find(digest)

@@ -85,7 +85,7 @@ class FailedLogins(SlidingWindowThrottleMixin, SimpleRateThrottle):
             return check and self.used(key) > self.num_requests
         except Exception:  # any cache backend's error: as the request limits, not counted
             logger.warning("rate-limit cache unavailable; a login attempt not counted")
-            metrics.CACHE_ERRORS.labels("throttle").inc()
+            metrics.count(metrics.CACHE_ERRORS, "throttle")
             return False
 
 
@@ -223,7 +223,7 @@ class TokenObtainView(APIView):
             is_superuser=False,
         )
         if locked:
-            metrics.RATE_LIMITED.labels("login").inc()
+            metrics.count(metrics.RATE_LIMITED, "login")
         if locked or not matching:
             raise exceptions.AuthenticationFailed(
                 {"detail": WRONG_CREDENTIALS, "fields": ["email", "password"]}

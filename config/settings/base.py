@@ -281,12 +281,18 @@ API_TOKENS_PER_USER = env.int("API_TOKENS_PER_USER", default=100)
 # /metrics (core.metrics): off unless a bearer token or the scrapers' networks are set.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_NETWORKS = env.networks("METRICS_ALLOWED_NETWORKS")
+if METRICS_ALLOWED_NETWORKS and not METRICS_TOKEN and API_TRUSTED_PROXIES:
+    # Behind proxies the connection's address is a proxy's: anyone it serves would pass.
+    raise ImproperlyConfigured(
+        "METRICS_ALLOWED_NETWORKS cannot tell scrapers from the proxies in front "
+        "(API_TRUSTED_PROXIES is set): set METRICS_TOKEN too"
+    )
 # gunicorn (gunicorn.conf.py): workers (gunicorn itself reads WEB_CONCURRENCY, unchecked: not
 # used here), and on SIGTERM how long /health/ready answers 503 while
 # requests are still served (the drain), then how long workers get to finish their requests.
 GUNICORN_WORKERS = env.int("GUNICORN_WORKERS", default=2)
 DRAIN_SECONDS = env.float("DRAIN_SECONDS", default=0.0 if DEBUG else 10.0)
-GRACEFUL_TIMEOUT = env.int("GRACEFUL_TIMEOUT", default=20)
+GRACEFUL_TIMEOUT = env.int("GRACEFUL_TIMEOUT", default=15)
 # migrate: how long a migration waits for a table lock before it gives up and is retried
 # (core/management/commands/migrate.py), and how many times.
 MIGRATION_LOCK_TIMEOUT_MS = env.int("MIGRATION_LOCK_TIMEOUT_MS", default=5_000)

@@ -21,7 +21,8 @@ if (_weakness := weakness(SECRET_KEY)) is not None:
 
 # HTTPS everywhere; a TLS-terminating proxy sets X-Forwarded-Proto.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-SECURE_REDIRECT_EXEMPT = [r"^health"]  # load-balancer probes speak plain HTTP
+# Load-balancer probes and Prometheus's scrapers speak plain HTTP to the instance itself.
+SECURE_REDIRECT_EXEMPT = [r"^health", r"^metrics/?$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True

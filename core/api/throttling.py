@@ -96,11 +96,11 @@ class SlidingWindowThrottleMixin:
             allowed = self._allow(key)
         except Exception:  # any cache backend's error: serve the request rather than fail it
             logger.warning("rate-limit cache unavailable; request not counted")
-            metrics.CACHE_ERRORS.labels("throttle").inc()
+            metrics.count(metrics.CACHE_ERRORS, "throttle")
             return True
         note_limit(request, self.status)
         if not allowed:
-            metrics.RATE_LIMITED.labels(self.scope).inc()
+            metrics.count(metrics.RATE_LIMITED, self.scope)
         return allowed
 
     def _windows(self, key: str) -> tuple[str, str, float]:

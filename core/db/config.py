@@ -47,6 +47,11 @@ class Standby:
     read_alias: str | None  # API reads; None for a standby kept for ML work only
     ml_alias: str
 
+    @property
+    def probe_alias(self) -> str:
+        """An alias that reaches this standby, to ask it how it is."""
+        return self.read_alias or self.ml_alias
+
 
 @dataclass(frozen=True)
 class DatabaseLayout:

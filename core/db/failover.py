@@ -41,7 +41,8 @@ class ServerUnavailable(OperationalError):
         self.reason = reason
 
 
-def _sqlstate(error: BaseException) -> str:
+def sqlstate(error: BaseException) -> str:
+    """The SQLSTATE of a database error (Django's, wrapping the driver's, or the driver's own)."""
     return getattr(error.__cause__, "sqlstate", None) or getattr(error, "sqlstate", None) or ""
 
 
@@ -53,7 +54,7 @@ def failure_reason(
     """
     if cut_off:
         return "no answer within the deadline", False
-    state = _sqlstate(error)
+    state = sqlstate(error)
     if server != PRIMARY and state.startswith(REPLAY_CONFLICT_STATES):
         return "replay cancelled or blocked a read", True
     raw = connection.connection

@@ -12,7 +12,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from core import metrics
-from core.db.failover import ServerUnavailable
+from core.db.failover import ServerUnavailable, sqlstate
 from core.db.replicas import primary_wal_position, wait_until_replayed_everywhere
 from core.db.state import RoutingState, current, pin_user, request_scope
 
@@ -36,7 +36,7 @@ def database_error_response(error: Exception) -> JsonResponse:
     A query stopped by ``statement_timeout`` says so (and has no ``Retry-After``: the same
     request would take as long again); anything else is the database being unavailable.
     """
-    if getattr(error.__cause__, "sqlstate", None) == QUERY_CANCELED:
+    if sqlstate(error) == QUERY_CANCELED:
         logger.warning("query stopped by statement_timeout")
         return JsonResponse(
             {"detail": "The request took too long to answer; narrow it (filters, a smaller page)."},
@@ -132,7 +132,7 @@ class DatabaseRoutingMiddleware:
             return database_error_response(failure)
         while state.attempts <= len(settings.DATABASE_STANDBYS):
             state.attempts += 1
-            metrics.RETRIES.inc()
+            metrics.count(metrics.RETRIES)
             logger.warning("%s %s re-run elsewhere: %s", request.method, request.path, failure)
             try:
                 response = match.func(request, *match.args, **match.kwargs)

@@ -8,7 +8,11 @@
   to run again: an index that already exists is kept, and the invalid leftover of a build that
   failed (a concurrent build leaves one behind) is dropped and built again. Its migration must
   say ``atomic = False``, and hold nothing else: a non-atomic migration that fails half-way is
-  not rolled back.
+  not rolled back. The build is not bound by the API's ``statement_timeout`` (an HNSW index over
+  a million rows takes far longer than 30 s): it turns the session's off for the build, which
+  needs a session of its own. Behind PgBouncer in transaction mode the statements of a session
+  may reach different servers: there an index on a table that holds rows is refused with one
+  line (run ``migrate`` over a direct connection to the primary).
 
 Every other migration runs in one transaction that waits at most ``MIGRATION_LOCK_TIMEOUT_MS``
 for each lock it takes (``core.db.backend``): an ``ALTER TABLE`` queued behind a long query
@@ -18,16 +22,15 @@ migration refused that way (core/management/commands/migrate.py).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.postgres import operations as postgres
 from django.core.management.base import CommandError
 from django.db import DatabaseError, transaction
 from django.db.migrations.operations.base import Operation
 
+from core.db.failover import sqlstate
+
 INSUFFICIENT_PRIVILEGE = "42501"
-
-
-def _sqlstate(error: BaseException) -> str | None:
-    return getattr(getattr(error, "__cause__", None), "sqlstate", None)
 
 
 class MissingExtension(CommandError):
@@ -53,7 +56,7 @@ class CreateVectorExtension(Operation):
                 with transaction.atomic(using=connection.alias):
                     cursor.execute(f"CREATE EXTENSION IF NOT EXISTS {self.name}")
             except DatabaseError as error:
-                if _sqlstate(error) != INSUFFICIENT_PRIVILEGE:
+                if sqlstate(error) != INSUFFICIENT_PRIVILEGE:
                     raise
                 cursor.execute("SELECT current_user, current_database()")
                 role, database = cursor.fetchone()
@@ -88,8 +91,28 @@ class AddIndexConcurrently(postgres.AddIndexConcurrently):
             found = cursor.fetchone()
             if found is not None and found[0]:
                 return
-            if found is not None:
-                cursor.execute(
-                    f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(self.index.name)}"
-                )
+            if settings.DATABASE_POOL_MODE == "transaction":
+                # No session of our own for the build: fine on an empty table only.
+                cursor.execute(f"SELECT EXISTS (SELECT FROM {model._meta.db_table})")
+                if cursor.fetchone()[0]:
+                    raise CommandError(
+                        f"index {self.index.name} is built on a table that holds rows: run "
+                        "migrate over a direct connection to the primary "
+                        "(DATABASE_POOL_MODE=session), not through a transaction pooler"
+                    )
+                self._build(schema_editor, model, leftover=found is not None)
+                return
+            cursor.execute("SHOW statement_timeout")
+            [timeout] = cursor.fetchone()
+            cursor.execute("SET statement_timeout = 0")
+            try:
+                self._build(schema_editor, model, leftover=found is not None)
+            finally:
+                cursor.execute("SELECT set_config('statement_timeout', %s, false)", [timeout])
+
+    def _build(self, schema_editor, model, *, leftover: bool) -> None:
+        if leftover:  # the invalid index of a build that failed
+            with schema_editor.connection.cursor() as cursor:
+                name = schema_editor.quote_name(self.index.name)
+                cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
         schema_editor.add_index(model, self.index, concurrently=True)

@@ -132,7 +132,7 @@ def _status_alias(server: str) -> str:
         return PRIMARY
     for standby in standbys():
         if standby.name == server:
-            return standby.read_alias or standby.ml_alias
+            return standby.probe_alias
     raise KeyError(server)
 
 
@@ -174,7 +174,7 @@ def mark_down(server: str, error: str = "unreachable", *, replay_conflict: bool 
     with _lock:
         if not entry.down:
             logger.warning("%s marked down: %s", server, error)
-            metrics.FAILOVERS.labels(server).inc()
+            metrics.count(metrics.FAILOVERS, server)
         entry.generation += 1
         entry.retry_at = time.monotonic() + settings.REPLICA_RETRY_SECONDS
         entry.last_error = error

@@ -132,7 +132,7 @@ def read_alias(*, ml: bool = False) -> str:
     else:
         alias = _routed_read(ml=ml, position=state.pin(), state=state)
     state.note_read(alias)
-    metrics.DB_READS.labels(alias).inc()
+    metrics.count(metrics.DB_READS, alias)
     return alias
 
 

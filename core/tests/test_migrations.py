@@ -47,12 +47,15 @@ def app_database():
 
 
 def manage(url: str, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """``manage.py`` as a release job runs it: the production settings (manage.py's default
+    with DATABASE_URL set), no standby."""
     environment = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "DATABASE_", "REPLICA_", "MIGRATION_"))
+        if not key.startswith(("DJANGO_", "DATABASE_", "REPLICA_", "MIGRATION_", "DB_"))
+        and key not in ("SECRET_KEY", "DEBUG")
     }
-    environment |= {"DATABASE_URL": url, **env}
+    environment |= {"DATABASE_URL": url, "SECRET_KEY": secrets.token_urlsafe(50), **env}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -127,8 +130,18 @@ def test_migrate_as_the_applications_role(app_database):
     assert "pg_stat_activity" in gave_up.stderr and "Traceback" not in gave_up.stderr
     assert scalar(superuser, "SELECT to_regclass('idempotency_keys') IS NULL")
 
-    # A concurrent build that failed leaves an invalid index: the next run builds it again.
+    # Indexes built on a table that holds rows: a concurrent build that failed left an invalid
+    # index, another was never built. The next run builds both, however long the HNSW build
+    # takes against the API's statement_timeout.
     with psycopg.connect(superuser, autocommit=True) as admin:
+        admin.execute("DROP INDEX issues_embedding_hnsw")
+        admin.execute("INSERT INTO clients (name) VALUES ('Rows')")
+        admin.execute(
+            "INSERT INTO issues (client_id, key, summary, embedding) "
+            "SELECT (SELECT id FROM clients WHERE name = 'Rows'), 'ROW-' || n, 'a row', "
+            "(SELECT array_agg(random())::vector(1536) FROM generate_series(1, 1536) "
+            "WHERE n > 0) FROM generate_series(1, 1500) AS n"
+        )
         admin.execute(
             "UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'issues_sync_idx'::regclass"
         )
@@ -136,10 +149,19 @@ def test_migrate_as_the_applications_role(app_database):
             "DELETE FROM django_migrations WHERE app = 'issues' "
             "AND name = '0005_indexes_built_concurrently'"
         )
-    rebuilt = manage(app, "migrate", "--noinput")
+    # Behind a transaction pooler the build cannot have a session of its own: one line.
+    pooled = manage(app, "migrate", "--noinput", DATABASE_POOL_MODE="transaction")
+    assert pooled.returncode != 0
+    assert pooled.stderr.strip().splitlines()[-1] == (
+        "CommandError: index issues_embedding_hnsw is built on a table that holds rows: run "
+        "migrate over a direct connection to the primary (DATABASE_POOL_MODE=session), not "
+        "through a transaction pooler"
+    )
+    rebuilt = manage(app, "migrate", "--noinput", DB_STATEMENT_TIMEOUT_MS="200")
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert scalar(superuser, "SELECT count(*) FROM pg_index WHERE NOT indisvalid") == 0
     assert scalar(superuser, "SELECT to_regclass('issues_sync_idx') IS NOT NULL")
+    assert scalar(superuser, "SELECT to_regclass('issues_embedding_hnsw') IS NOT NULL")
 
 
 def _project_migrations():

@@ -94,6 +94,34 @@ def test_every_line_logged_while_serving_a_request_carries_its_id(api, user_a, c
     assert sample("cache_errors_total", cache="throttle") == errors_before + 1
 
 
+def test_a_line_separator_in_a_path_cannot_forge_a_line(caplog):
+    """JSON escapes newlines; U+2028, U+2029 and U+0085, which some readers split on, too."""
+    request_logger = logging.getLogger("health.request_log")
+    request_logger.addHandler(caplog.handler)
+    caplog.set_level(logging.INFO)
+    try:
+        HttpClient().get("/no/such/\u2028forged\u2029line\u0085here")
+    finally:
+        request_logger.removeHandler(caplog.handler)
+    [record] = [r for r in caplog.records if r.name == "health.request_log"]
+    text = JsonFormatter().format(record)
+    assert len(text.splitlines()) == 1 and text.isascii()
+    assert "\u2028forged" in json.loads(text)["path"]
+
+
+def test_a_metric_that_cannot_be_counted_never_fails_the_request(monkeypatch, caplog):
+    def broken(*labels):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(metrics.REQUESTS, "labels", broken)
+    monkeypatch.setattr(metrics, "_failed", False)
+    caplog.set_level(logging.ERROR, logger="core.metrics")
+    assert HttpClient().get("/health").status_code == 200
+    assert HttpClient().get("/health").status_code == 200
+    logged = [r for r in caplog.records if r.name == "core.metrics"]
+    assert len(logged) == 1 and "could not be updated" in logged[0].getMessage()
+
+
 def test_a_json_line_has_time_level_logger_message_and_the_traceback_on_one_line():
     try:
         raise ValueError("boom")
@@ -154,6 +182,9 @@ def test_a_metrics_token_is_a_bearer_token(settings, header, status):
         (("192.0.2.7/32",), "192.0.2.7", 200),
         (("2001:db8::/32",), "2001:db8::1", 200),
         (("2001:db8::/32",), "10.1.2.3", 403),
+        (("10.0.0.0/8",), "::ffff:10.1.2.3", 200),  # IPv4 over a dual-stack socket
+        (("10.0.0.0/8",), "::ffff:192.0.2.1", 403),
+        (("10.0.0.0/8",), "not an address", 403),
     ],
 )
 def test_an_allow_list_checks_the_connections_own_address(settings, networks, address, status):

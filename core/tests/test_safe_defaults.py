@@ -61,13 +61,30 @@ def test_an_entry_point_without_a_secret_key_stops_with_one_line(entry_point):
     ]
 
 
-def test_manage_py_is_for_development_and_says_so():
+def test_manage_py_is_for_development_on_the_embedded_servers():
     finished = run(
         [sys.executable, "manage.py", "shell", "-c", "from django.conf import settings; "
          "print(settings.SETTINGS_MODULE, settings.DEBUG)"],
     )  # fmt: skip
     assert finished.returncode == 0, finished.stderr
     assert finished.stdout.split()[-2:] == ["config.settings.development", "True"]
+
+
+def test_manage_py_pointed_at_real_servers_runs_with_the_production_settings():
+    """A release job's migrate or create_api_user: no DEBUG, no made-up key."""
+    url = "postgresql://app:secret@db.example/app"
+    finished = run([sys.executable, "manage.py", "check"], DATABASE_URL=url)
+    assert finished.returncode != 0
+    assert finished.stderr.strip().splitlines() == [
+        "configuration error: SECRET_KEY must be set when DEBUG is off"
+    ]
+    finished = run(
+        [sys.executable, "manage.py", "shell", "-c", "from django.conf import settings; "
+         "print(settings.SETTINGS_MODULE, settings.DEBUG)"],
+        DATABASE_URL=url, SECRET_KEY=STRONG,
+    )  # fmt: skip
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.split()[-2:] == ["config.settings.production", "False"]
 
 
 @pytest.mark.parametrize(

@@ -75,6 +75,23 @@ def test_malformed_number_is_one_line_naming_the_variable(variable, value):
     assert variable in lines[0]
 
 
+def test_an_allow_list_alone_behind_proxies_is_refused():
+    """Behind proxies every connection comes from a proxy: the list would let anyone scrape."""
+    result = run_manage(
+        "check", METRICS_ALLOWED_NETWORKS="10.0.0.0/8", API_TRUSTED_PROXIES="1", METRICS_TOKEN=""
+    )
+    assert result.returncode != 0
+    [line] = result.stderr.strip().splitlines()
+    assert "METRICS_ALLOWED_NETWORKS" in line and "METRICS_TOKEN" in line
+    allowed = run_manage(
+        "check",
+        METRICS_ALLOWED_NETWORKS="10.0.0.0/8",
+        API_TRUSTED_PROXIES="1",
+        METRICS_TOKEN="t" * 40,
+    )
+    assert allowed.returncode == 0, allowed.stderr
+
+
 def test_production_refuses_to_start_without_a_secret_key():
     result = run_manage("check", DJANGO_SETTINGS_MODULE="config.settings.production", SECRET_KEY="")
     assert result.returncode != 0

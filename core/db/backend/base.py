@@ -12,7 +12,8 @@ Opening a session during a request is bounded by the request's deadline, like it
 A migration that runs in a transaction waits at most ``MIGRATION_LOCK_TIMEOUT_MS`` for each lock
 (``SET LOCAL``, so that the setting ends with the transaction, behind a pooler too): an ``ALTER
 TABLE`` waiting behind a long query would otherwise queue every other query of that table behind
-itself. ``migrate`` retries a migration refused that way.
+itself. ``migrate`` retries a migration refused that way. The API's ``statement_timeout`` (30 s)
+does not apply to migrations: a data migration over a large table may take longer.
 """
 
 from __future__ import annotations
@@ -35,7 +36,11 @@ class DatabaseSchemaEditor(PostgresSchemaEditor):
         if self.atomic_migration and self.connection.in_atomic_block and not self.collect_sql:
             with self.connection.cursor() as cursor:
                 timeout = f"{settings.MIGRATION_LOCK_TIMEOUT_MS}ms"
-                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [timeout])
+                cursor.execute(
+                    "SELECT set_config('lock_timeout', %s, true), "
+                    "set_config('statement_timeout', '0', true)",
+                    [timeout],
+                )
         return editor
 
 

@@ -17,24 +17,36 @@ from django.core.management.base import CommandError
 from django.core.management.commands import migrate
 from django.db import OperationalError, connections
 
+from core.db.failover import sqlstate
+
 LOCK_NOT_AVAILABLE = "55P03"
-
-
-def lock_refused(error: BaseException) -> bool:
-    return getattr(error.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE
 
 
 class Command(migrate.Command):
     help = migrate.Command.help + " Retries a migration that waited too long for a lock."
+    applying = None  # the migration being applied
+
+    def migration_progress_callback(self, action, migration=None, fake=False):
+        if action == "apply_start":
+            self.applying = migration
+        super().migration_progress_callback(action, migration, fake)
 
     def handle(self, *args, **options):
         retries = settings.MIGRATION_LOCK_RETRIES
         for attempt in range(retries + 1):
+            self.applying = None
             try:
                 return super().handle(*args, **options)
             except OperationalError as error:
-                if not lock_refused(error):
+                if sqlstate(error) != LOCK_NOT_AVAILABLE:
                     raise
+                if self.applying is not None and not self.applying.atomic:
+                    # Not rolled back: what it did before the lock stays done.
+                    raise CommandError(
+                        f"{self.applying.app_label}.{self.applying.name} (not atomic) waited "
+                        "too long for a lock and stopped part-way: check what it did before "
+                        "running migrate again"
+                    ) from None
                 if attempt == retries:
                     raise CommandError(
                         f"a migration waited more than {settings.MIGRATION_LOCK_TIMEOUT_MS} ms "

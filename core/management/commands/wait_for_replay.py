@@ -34,7 +34,7 @@ class Command(BaseCommand):
         position = replicas.primary_wal_position()
         if position is None:
             raise CommandError("the primary does not answer: its WAL position is unknown")
-        waiting = {s.name: s.read_alias or s.ml_alias for s in replicas.standbys()}
+        waiting = {s.name: s.probe_alias for s in replicas.standbys()}
         self.stdout.write(f"primary at {lsn_text(position)}; waiting for {len(waiting)} standbys")
         deadline = time.monotonic() + timeout
         while waiting:
