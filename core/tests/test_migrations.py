@@ -218,3 +218,15 @@ def test_wait_for_replay_holds_the_rollout_until_every_standby_has_the_migration
     assert output.getvalue().splitlines()[-1].startswith("replica: replayed ")
     with pytest.raises(CommandError, match="--timeout"):
         call_command("wait_for_replay", timeout=0)
+
+
+@pytest.mark.django_db
+def test_the_migrations_match_the_models():
+    """Every model change has its migration (hand-edited migrations included)."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    output = StringIO()
+    call_command("makemigrations", "--check", "--dry-run", stdout=output)
+    assert "No changes detected" in output.getvalue()
