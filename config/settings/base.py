@@ -17,16 +17,34 @@ from core.development_key import development_secret_key
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 
+# The largest number any setting takes (PostgreSQL's own limit for its timeouts, in ms).
+NUMBER_LIMIT = 2**31 - 1
+
+
 class Env(environ.Env):
-    """``environ.Env`` whose numbers are checked: a malformed or negative one stops start-up with
-    one line naming the variable (every number here is a size, a count or a duration).
+    """``environ.Env`` whose numbers are checked: a malformed one, or one out of its range (0 up
+    to ``NUMBER_LIMIT`` unless the setting says otherwise), stops start-up with one line naming
+    the variable (every number here is a size, a count or a duration).
     """
 
-    def int(self, var, default=environ.Env.NOTSET):
-        return self._number(var, int, default, "a whole number")
+    def int(self, var, default=environ.Env.NOTSET, *, low=0, high=NUMBER_LIMIT):
+        return self._number(var, int, default, "a whole number", low, high)
 
-    def float(self, var, default=environ.Env.NOTSET):
-        return self._number(var, float, default, "a number")
+    def float(self, var, default=environ.Env.NOTSET, *, low=0, high=NUMBER_LIMIT):
+        return self._number(var, float, default, "a number", low, high)
+
+    def bool(self, var, default=environ.Env.NOTSET):
+        """true/false, 1/0, yes/no, on/off (any case); anything else stops start-up (django-environ
+        would read "perhaps" as false, and turn a security setting off)."""
+        raw = self.str(var, default=None)
+        if raw is None:
+            return default
+        value = raw.strip().lower()
+        if value in ("true", "1", "yes", "on"):
+            return True
+        if value in ("false", "0", "no", "off"):
+            return False
+        raise ImproperlyConfigured(f"{var} must be true or false")
 
     def rate(self, var, default):
         """A rate limit, ``<n>/second|minute|hour|day`` (empty: none)."""
@@ -47,13 +65,18 @@ class Env(environ.Env):
                 ) from None
         return tuple(networks)
 
-    def _number(self, var, cast, default, kind):
+    def _number(self, var, cast, default, kind, low, high):
+        expected = f"{var} must be {kind} from {low:g} to {high:g}"
+        raw = self.str(var, default=None)
+        if raw is None:
+            return default
         try:
-            value = self.get_value(var, cast=cast, default=default)
+            # Python's own parsing: django-environ's drops what is not a digit ("5s" is 5).
+            value = cast(raw.strip())
         except ValueError:
-            raise ImproperlyConfigured(f"{var} must be {kind}, 0 or more") from None
-        if not math.isfinite(value) or value < 0:
-            raise ImproperlyConfigured(f"{var} must be {kind}, 0 or more")
+            raise ImproperlyConfigured(expected) from None
+        if not math.isfinite(value) or not low <= value <= high:
+            raise ImproperlyConfigured(expected)
         return value
 
 
@@ -290,13 +313,13 @@ if METRICS_ALLOWED_NETWORKS and not METRICS_TOKEN and API_TRUSTED_PROXIES:
 # gunicorn (gunicorn.conf.py): workers (gunicorn itself reads WEB_CONCURRENCY, unchecked: not
 # used here), and on SIGTERM how long /health/ready answers 503 while
 # requests are still served (the drain), then how long workers get to finish their requests.
-GUNICORN_WORKERS = env.int("GUNICORN_WORKERS", default=2)
-DRAIN_SECONDS = env.float("DRAIN_SECONDS", default=0.0 if DEBUG else 10.0)
-GRACEFUL_TIMEOUT = env.int("GRACEFUL_TIMEOUT", default=15)
+GUNICORN_WORKERS = env.int("GUNICORN_WORKERS", default=2, low=1, high=256)
+DRAIN_SECONDS = env.float("DRAIN_SECONDS", default=0.0 if DEBUG else 10.0, high=3600)
+GRACEFUL_TIMEOUT = env.int("GRACEFUL_TIMEOUT", default=15, high=3600)
 # migrate: how long a migration waits for a table lock before it gives up and is retried
 # (core/management/commands/migrate.py), and how many times.
 MIGRATION_LOCK_TIMEOUT_MS = env.int("MIGRATION_LOCK_TIMEOUT_MS", default=5_000)
-MIGRATION_LOCK_RETRIES = env.int("MIGRATION_LOCK_RETRIES", default=10)
+MIGRATION_LOCK_RETRIES = env.int("MIGRATION_LOCK_RETRIES", default=10, high=100)
 
 # ---- REST framework ---------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -56,6 +56,15 @@ def test_malformed_url_is_one_line_naming_the_variable(variable, value):
         ("API_TOKEN_CACHE_SECONDS", "nan"),
         ("REPLICA_MAX_LAG_SECONDS", "-5"),
         ("GUNICORN_WORKERS", "two"),
+        ("GUNICORN_WORKERS", "0"),
+        ("GUNICORN_WORKERS", "99999999999999999999"),  # gunicorn would fork until it could not
+        ("DRAIN_SECONDS", "1e300"),
+        ("DRAIN_SECONDS", "5s"),  # not 5
+        ("REPLICA_MAX_LAG_SECONDS", "5 seconds"),
+        ("CACHE_SOCKET_TIMEOUT", "0,25"),
+        ("DEBUG", "maybe"),
+        ("DB_STATEMENT_TIMEOUT_MS", "99999999999999999999999"),
+        ("CONN_MAX_AGE", "2147483648"),
         ("DRAIN_SECONDS", "-1"),
         ("DRAIN_SECONDS", "inf"),
         ("GRACEFUL_TIMEOUT", "1.5"),
@@ -73,6 +82,22 @@ def test_malformed_number_is_one_line_naming_the_variable(variable, value):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert variable in lines[0]
+
+
+def test_a_security_switch_that_is_neither_true_nor_false_is_refused():
+    """Not read as false: that would turn the HTTPS redirect off without a word."""
+    import secrets
+
+    result = run_manage(
+        "check",
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        SECURE_SSL_REDIRECT="perhaps",
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "configuration error: SECURE_SSL_REDIRECT must be true or false"
+    ]
 
 
 def test_an_allow_list_alone_behind_proxies_is_refused():
