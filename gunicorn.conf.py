@@ -24,6 +24,12 @@ import os
 import shutil
 import tempfile
 
+from config import startup
+from core import lifecycle  # the drain flag: shared memory made before the fork
+
+# The settings first: a configuration error stops here, with one line, leaving nothing behind.
+settings = startup.load_settings()
+
 # Before anything imports prometheus_client (it chooses where values live when imported). A folder
 # made here is marked, so that it is removed at exit even after a reload (SIGHUP re-reads this
 # file, with the variable set by then).
@@ -35,11 +41,6 @@ if not _metrics_dir:
 _made_metrics_dir = os.path.exists(os.path.join(_metrics_dir, MADE_HERE))
 
 from prometheus_client import multiprocess  # noqa: E402  (here: child_exit runs in a signal handler)
-
-from config import startup  # noqa: E402
-from core import lifecycle  # noqa: E402  (the drain flag: shared memory made before the fork)
-
-settings = startup.load_settings()
 
 wsgi_app = "config.wsgi:application"
 workers = settings.GUNICORN_WORKERS

@@ -3,6 +3,7 @@
 import logging
 
 from django.apps import AppConfig
+from django.core.signals import request_finished
 
 
 class CoreConfig(AppConfig):
@@ -21,3 +22,4 @@ class CoreConfig(AppConfig):
         failover.connect_signals()
         logging.captureWarnings(True)
         logs.stamp_request_ids()
+        request_finished.connect(logs.forget_request_id, dispatch_uid="core.logs.forget")

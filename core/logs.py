@@ -48,6 +48,12 @@ def stamp_request_ids() -> None:
     logging.setLogRecordFactory(factory)
 
 
+def forget_request_id(**kwargs) -> None:
+    """``request_finished`` (the response is closed, after Django's own lines): no request is
+    being served in this context any more."""
+    request_id.set(None)
+
+
 def request_id_for(sent: str | None) -> str:
     """The caller's ``X-Request-ID`` when well-formed, else a new one."""
     if sent is not None and WELL_FORMED_ID.fullmatch(sent):

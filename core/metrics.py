@@ -177,8 +177,10 @@ def scrape_refusal(request) -> int | None:
         if not any(address in network for network in networks):
             return 403
     if token:
-        sent = request.headers.get("Authorization", "")
-        if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+        scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            sent.encode("latin-1", "replace"), token.encode()
+        ):
             return 401
     return None
 

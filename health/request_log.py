@@ -60,17 +60,16 @@ class RequestLogMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         request_id = logs.request_id_for(request.headers.get("X-Request-ID"))
-        token = logs.request_id.set(request_id)
-        try:
-            response = self.get_response(request)
-            response["X-Request-ID"] = request_id
-            seconds = time.perf_counter() - started
-            metrics.observe_request(request, response, seconds)
-            level = logging.ERROR if response.status_code >= 500 else logging.INFO
-            if logger.isEnabledFor(level):
-                fields = request_fields(request, response, seconds * 1000)
-                message = f"{request.method} {request.path} {response.status_code}"
-                logger.log(level, message, extra={"request_fields": fields})
-        finally:
-            logs.request_id.reset(token)
+        # Kept until the response is closed (core.logs.forget_request_id): Django logs a server
+        # error's line after the middleware has returned.
+        logs.request_id.set(request_id)
+        response = self.get_response(request)
+        response["X-Request-ID"] = request_id
+        seconds = time.perf_counter() - started
+        metrics.observe_request(request, response, seconds)
+        level = logging.ERROR if response.status_code >= 500 else logging.INFO
+        if logger.isEnabledFor(level):
+            fields = request_fields(request, response, seconds * 1000)
+            message = f"{request.method} {request.path} {response.status_code}"
+            logger.log(level, message, extra={"request_fields": fields})
         return response

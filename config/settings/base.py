@@ -123,7 +123,7 @@ DATABASE_POOL_MODE = env.str("DATABASE_POOL_MODE", default="session")
 # A query whose server shows no sign of life for this long is cut off (a read is re-run on another
 # server, a write answers 503); a slow query on a live server is left to statement_timeout.
 REPLICA_READ_TIMEOUT = env.float("REPLICA_READ_TIMEOUT", default=1.0)
-DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=30_000)
+DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=30_000, low=1)
 if REPLICA_READ_TIMEOUT <= 0:
     raise ImproperlyConfigured("REPLICA_READ_TIMEOUT must be a number of seconds above 0")
 _layout = build_databases(
@@ -302,7 +302,11 @@ API_TOKENS_PER_USER = env.int("API_TOKENS_PER_USER", default=100)
 
 # ---- operations --------------------------------------------------------------------------
 # /metrics (core.metrics): off unless a bearer token or the scrapers' networks are set.
-METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="").strip()  # a secret file's newline too
+if METRICS_TOKEN and not re.fullmatch(r"[!-~]{16,}", METRICS_TOKEN):
+    raise ImproperlyConfigured(
+        "METRICS_TOKEN must be 16 or more printable ASCII characters, without spaces"
+    )
 METRICS_ALLOWED_NETWORKS = env.networks("METRICS_ALLOWED_NETWORKS")
 if METRICS_ALLOWED_NETWORKS and not METRICS_TOKEN and API_TRUSTED_PROXIES:
     # Behind proxies the connection's address is a proxy's: anyone it serves would pass.
@@ -318,7 +322,7 @@ DRAIN_SECONDS = env.float("DRAIN_SECONDS", default=0.0 if DEBUG else 10.0, high=
 GRACEFUL_TIMEOUT = env.int("GRACEFUL_TIMEOUT", default=15, high=3600)
 # migrate: how long a migration waits for a table lock before it gives up and is retried
 # (core/management/commands/migrate.py), and how many times.
-MIGRATION_LOCK_TIMEOUT_MS = env.int("MIGRATION_LOCK_TIMEOUT_MS", default=5_000)
+MIGRATION_LOCK_TIMEOUT_MS = env.int("MIGRATION_LOCK_TIMEOUT_MS", default=5_000, low=1)
 MIGRATION_LOCK_RETRIES = env.int("MIGRATION_LOCK_RETRIES", default=10, high=100)
 
 # ---- REST framework ---------------------------------------------------------------------
@@ -397,6 +401,8 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         # A refused CSRF check is a 403 in the request log; no second line.
         "django.security.csrf": {"level": "ERROR"},
+        # So is a Host outside ALLOWED_HOSTS (a 400): no traceback anyone could cause at will.
+        "django.security.DisallowedHost": {"level": "CRITICAL"},
         "health.request_log": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }

@@ -19,6 +19,9 @@ if not SECRET_KEY:
 if (_weakness := weakness(SECRET_KEY)) is not None:
     raise ImproperlyConfigured(f"SECRET_KEY {_weakness}: it must be random")
 
+if not ALLOWED_HOSTS:  # noqa: F405
+    raise ImproperlyConfigured("ALLOWED_HOSTS must name the service's host names")
+
 # HTTPS everywhere; a TLS-terminating proxy sets X-Forwarded-Proto.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 # Load-balancer probes and Prometheus's scrapers speak plain HTTP to the instance itself.

@@ -94,6 +94,27 @@ def test_every_line_logged_while_serving_a_request_carries_its_id(api, user_a, c
     assert sample("cache_errors_total", cache="throttle") == errors_before + 1
 
 
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_djangos_own_line_for_a_server_error_carries_the_request_id(caplog, monkeypatch):
+    """Django logs a 5xx after every middleware has returned: the id is kept until the response
+    is closed, then forgotten."""
+    monkeypatch.setattr("health.checks.ML_TABLES_SQL", "SELECT no_such_column")
+    caplog.set_level(logging.ERROR, logger="django.request")
+    response = HttpClient().get("/health/database", headers={"X-Request-ID": "five-oh-three"})
+    assert response.status_code == 503
+    [record] = [r for r in caplog.records if r.name == "django.request"]
+    assert json.loads(JsonFormatter().format(record))["request_id"] == "five-oh-three"
+    assert logs.request_id.get() is None
+
+
+def test_a_host_outside_allowed_hosts_is_one_line_without_a_traceback(caplog, settings):
+    settings.ALLOWED_HOSTS = ["localhost"]
+    caplog.set_level(logging.DEBUG)
+    response = HttpClient().get("/health", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert not [r for r in caplog.records if r.name.startswith("django.security")]
+
+
 def test_a_line_separator_in_a_path_cannot_forge_a_line(caplog):
     """JSON escapes newlines; U+2028, U+2029 and U+0085, which some readers split on, too."""
     request_logger = logging.getLogger("health.request_log")
@@ -157,7 +178,7 @@ def test_metrics_are_off_by_default(settings):
         ("Bearer wrong", 401),
         ("Bearer s3cret-metrics-token ", 401),
         ("Token s3cret-metrics-token", 401),
-        ("bearer s3cret-metrics-token", 401),
+        ("bearer s3cret-metrics-token", 200),  # the scheme is case-insensitive (RFC 7235)
         ("Bearer s3cret-metrics-token", 200),
     ],
 )

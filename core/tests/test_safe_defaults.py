@@ -99,9 +99,15 @@ def test_manage_py_pointed_at_real_servers_runs_with_the_production_settings():
 )
 def test_gunicorn_stops_with_one_line_naming_the_variable(env, variable):
     """The master reads the settings (gunicorn.conf.py) before any worker starts."""
+    import glob
+    import tempfile
+
+    folders = set(glob.glob(os.path.join(tempfile.gettempdir(), "metrics-*")))
     [port] = free_ports(1)
     finished = run([GUNICORN, "config.wsgi", "--bind", f"127.0.0.1:{port}"], **env)
     assert finished.returncode != 0
+    # Nothing left behind (no metrics folder made before the settings were read).
+    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "metrics-*"))) <= folders
     lines = finished.stderr.strip().splitlines() + finished.stdout.strip().splitlines()
     assert len(lines) == 1, finished.stderr + finished.stdout
     assert lines[0].startswith("configuration error: ") and variable in lines[0]
@@ -134,6 +140,13 @@ def test_gunicorn_without_its_configuration_file_stops_too(tmp_path):
         secrets.token_urlsafe(30),  # too short
         "correct horse battery staple " * 2,
         "a1b2" * 20,
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+        "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA9876543210",
+        "DJANGO-INSECURE-" + secrets.token_hex(20),
+        # a de Bruijn sequence over two letters: no run repeats, 200 characters, 2 distinct
+        "aaaaaaaabaaaaaabbaaaaababaaaaabbbaaaabaabaaaababbaaaabbabaaaabbbbaaabaaabbaaabab"
+        "aaabababbaaabbaabbaaabbbabaaabbbbbaabaabbabaababababaabababbbaabbabbabaabbbabbaabb"
+        "bbbabababbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
     ],
 )
 def test_a_key_that_does_not_look_random_is_refused(key):
@@ -167,6 +180,9 @@ def test_check_deploy_fails_on_a_key_djangos_own_check_accepts():
         lambda: secrets.token_hex(32),  # openssl rand -hex 32
         get_random_secret_key,
         lambda: secrets.token_urlsafe(38),  # 51 characters
+        lambda: (
+            __import__("base64").b64encode(secrets.token_bytes(48)).decode()
+        ),  # openssl -base64 48
     ],
 )
 def test_random_keys_pass(make):

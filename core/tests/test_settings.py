@@ -63,6 +63,11 @@ def test_malformed_url_is_one_line_naming_the_variable(variable, value):
         ("REPLICA_MAX_LAG_SECONDS", "5 seconds"),
         ("CACHE_SOCKET_TIMEOUT", "0,25"),
         ("DEBUG", "maybe"),
+        ("METRICS_TOKEN", "short"),  # guessable
+        ("METRICS_TOKEN", "é-token-ü-long-enough-1234"),  # never matches what a header carries
+        ("METRICS_TOKEN", "with a space in the middle"),
+        ("MIGRATION_LOCK_TIMEOUT_MS", "0"),  # no timeout at all
+        ("DB_STATEMENT_TIMEOUT_MS", "0"),
         ("DB_STATEMENT_TIMEOUT_MS", "99999999999999999999999"),
         ("CONN_MAX_AGE", "2147483648"),
         ("DRAIN_SECONDS", "-1"),

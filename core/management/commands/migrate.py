@@ -37,8 +37,11 @@ class Command(migrate.Command):
             self.applying = None
             try:
                 return super().handle(*args, **options)
-            except OperationalError as error:
-                if sqlstate(error) != LOCK_NOT_AVAILABLE:
+            except (CommandError, OperationalError) as error:
+                if self.applying is not None:
+                    # End the progress line ("Applying x...") before the error's own.
+                    self.stdout.write("")
+                if isinstance(error, CommandError) or sqlstate(error) != LOCK_NOT_AVAILABLE:
                     raise
                 if self.applying is not None and not self.applying.atomic:
                     # Not rolled back: what it did before the lock stays done.
