@@ -103,7 +103,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        current = getattr(record, "request_id", None) or request_id.get()
+        current = getattr(record, "request_id", None)  # stamped when made (stamp_request_ids)
         if current is not None:
             line["request_id"] = current
         if record.name == "gunicorn.access" and isinstance(record.args, Mapping):

@@ -156,47 +156,38 @@ def exposition() -> bytes:
     return generate_latest(counted) + generate_latest(measured)
 
 
-def scrape_refusal(request) -> int | None:
-    """The status refusing this scrape (404: /metrics is off, 403: not from an allowed network,
-    401: no or the wrong token), or None to serve it.
+def _from_allowed_network(request, networks) -> bool:
+    """The connection's own address (``REMOTE_ADDR``, never a forwarded one) is in ``networks``."""
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    # An IPv4 client of a dual-stack socket arrives as ::ffff:a.b.c.d.
+    address = getattr(address, "ipv4_mapped", None) or address
+    return any(address in network for network in networks)
 
-    The address is the connection's own (``REMOTE_ADDR``), never a forwarded one.
-    """
-    from django.conf import settings
 
-    token, networks = settings.METRICS_TOKEN, settings.METRICS_ALLOWED_NETWORKS
-    if not token and not networks:
-        return 404
-    if networks:
-        try:
-            address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
-        except ValueError:
-            return 403
-        # An IPv4 client of a dual-stack socket arrives as ::ffff:a.b.c.d.
-        address = getattr(address, "ipv4_mapped", None) or address
-        if not any(address in network for network in networks):
-            return 403
-    if token:
-        scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            sent.encode("latin-1", "replace"), token.encode()
-        ):
-            return 401
-    return None
+def _has_token(request, token: str) -> bool:
+    scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        sent.encode("latin-1", "replace"), token.encode()
+    )
 
 
 def metrics_view(request):
-    """``GET /metrics`` (config/urls.py): the instance's metrics, for its scrapers only."""
+    """``GET /metrics`` (config/urls.py): the instance's metrics, for its scrapers only: 404
+    while off, 403 from another network, 401 without the token."""
+    from django.conf import settings
     from django.http import HttpResponse, JsonResponse
 
     from core.api.exceptions import not_found
 
-    refusal = scrape_refusal(request)
-    if refusal == 404:
+    token, networks = settings.METRICS_TOKEN, settings.METRICS_ALLOWED_NETWORKS
+    if not token and not networks:
         return not_found(request)
-    if refusal == 403:
+    if networks and not _from_allowed_network(request, networks):
         return JsonResponse({"detail": "Not allowed to scrape from this address."}, status=403)
-    if refusal == 401:
+    if token and not _has_token(request, token):
         response = JsonResponse({"detail": "A valid metrics token is required."}, status=401)
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response

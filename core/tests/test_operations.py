@@ -14,7 +14,6 @@ import os
 import re
 import signal
 import socket
-import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from core.drills import Load, call
 from core.testing import production_service, wait_for_standby
 from users.services import api_user_create
 
@@ -164,34 +164,6 @@ def test_a_reload_keeps_the_metrics_and_the_folder_goes_at_exit(tmp_path):
     assert not os.path.exists(folder)
 
 
-class Load:
-    """``threads`` clients sending GETs one after another until told to stop."""
-
-    def __init__(self, port: int, headers: dict, threads: int = 6) -> None:
-        self.port, self.headers = port, headers
-        self.results: list[tuple[float, int | str]] = []
-        self.stopping = threading.Event()
-        self.threads = [threading.Thread(target=self._run) for _ in range(threads)]
-
-    def _run(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                status, _ = get(self.port, "/api/issues", self.headers)
-            except OSError as error:
-                status = type(error).__name__
-            self.results.append((time.monotonic(), status))
-
-    def __enter__(self) -> Load:
-        for thread in self.threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stopping.set()
-        for thread in self.threads:
-            thread.join(60)
-
-
 def test_sigterm_drains_then_stops_without_failing_a_request(tmp_path):
     """As a load balancer sees it: readiness turns 503, traffic moves away, the instance stops.
 
@@ -205,9 +177,12 @@ def test_sigterm_drains_then_stops_without_failing_a_request(tmp_path):
         tmp_path, "drained", DRAIN_SECONDS=str(drain), GRACEFUL_TIMEOUT="15"
     ) as service:
         port, master = service.port, service.process
-        headers = {"Authorization": f"Bearer {key}"}
         assert get(port, "/health/ready")[0] == 200
-        with Load(port, headers) as load:
+
+        def listing(index: int):
+            yield "list", call(service.url, key, "GET", "/api/issues")
+
+        with Load(6, listing, pause=0.0) as load:
             time.sleep(1.0)
             signalled = time.monotonic()
             master.send_signal(signal.SIGTERM)
@@ -234,9 +209,9 @@ def test_sigterm_drains_then_stops_without_failing_a_request(tmp_path):
         master.wait(30)
         stopped = time.monotonic()
 
-    statuses = Counter(status for _, status in load.results)
-    assert statuses and set(statuses) == {200}, statuses
-    during_drain = [t for t, _ in load.results if t > signalled]
+    statuses = load.statuses("list")  # 0: the connection failed
+    assert statuses and set(statuses) == {200} and not load.errors, statuses
+    during_drain = [outcome for outcome in load.of("list") if outcome.started > signalled]
     assert len(during_drain) >= 10  # served while draining
     assert answer.startswith("HTTP/1.1 201 "), answer
     assert master.returncode == 0
