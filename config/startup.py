@@ -8,6 +8,7 @@ stops instead of starting new workers that would fail the same way.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -36,10 +37,35 @@ def load_settings():
     return settings
 
 
+# The collector's first threshold for a serving process (CPython's default: 700). See tune_collector.
+YOUNG_THRESHOLD = 20_000
+
+
+def tune_collector() -> None:
+    """Make the cyclic garbage collector cheap for a process that serves requests.
+
+    A list request allocates a few thousand container objects (rows, dicts, the response). With
+    CPython's default thresholds, a young collection runs every 700 of them, so the objects of a
+    request still in use are traversed several times and survive into the older generation,
+    which is traversed again; a full collection traverses everything the imports left (about
+    130,000 objects). Here the objects that exist once the application is loaded are moved out
+    of the collector's sight (``gc.freeze()``: they live as long as the process), and young
+    collections run every ``YOUNG_THRESHOLD`` allocations, so a request's garbage mostly dies
+    in the young generation. Cyclic garbage is still collected: it waits for at most that many
+    allocations (a few MB).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(YOUNG_THRESHOLD, 50, 100)
+
+
 def application(make):
-    """``make()`` (Django's WSGI or ASGI handler) with the settings checked first."""
+    """``make()`` (Django's WSGI or ASGI handler) with the settings checked first, and the
+    garbage collector tuned once it is loaded (``tune_collector``)."""
     load_settings()
     try:
-        return make()
+        handler = make()
     except ImproperlyConfigured as error:
         configuration_error(error)
+    tune_collector()
+    return handler

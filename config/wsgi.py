@@ -12,12 +12,11 @@ through Django, so the answer is JSON and logged like any other.
 
 import io
 
-from django.core.wsgi import get_wsgi_application
-
 from config import startup
 
 settings = startup.load_settings()  # production unless DJANGO_SETTINGS_MODULE says otherwise
 
+from core.handlers import get_wsgi_application  # noqa: E402
 from core.middleware import BODY_PROBLEM, TOO_LARGE  # noqa: E402
 
 

@@ -225,7 +225,7 @@ MIDDLEWARE = [
     "health.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # ETag on every GET (items name their version: core.api.conditional); If-None-Match: 304.
-    "django.middleware.http.ConditionalGetMiddleware",
+    "core.middleware.ConditionalGetMiddleware",
     # Inside it: a compressed answer's ETag is that of what is sent.
     "core.middleware.CompressionMiddleware",
     # Serves the admin's and the API docs' static files under gunicorn.
@@ -240,6 +240,14 @@ MIDDLEWARE = [
     "core.db.middleware.DatabaseRoutingMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+# Requests under API_PATH_PREFIX skip these (core.handlers): the admin's pages need them, an API
+# request never does. None may have a view hook (process_view...): the handler refuses one.
+API_PATH_PREFIX = "/api/"
+ADMIN_ONLY_MIDDLEWARE = [
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
