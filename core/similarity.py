@@ -66,24 +66,33 @@ def embedding_set(*, row: TenantModel, vector: Sequence[float] | None) -> None:
     type(row).objects.filter(pk=row.pk).update(embedding=vector, last_updated_at=timezone.now())
 
 
+# The search's settings, for its transaction only (SET LOCAL), in one round trip.
+SEARCH_SETTINGS = (
+    "SELECT set_config('hnsw.ef_search', %s, true), "
+    "set_config('hnsw.iterative_scan', 'relaxed_order', true), "
+    "set_config('hnsw.max_scan_tuples', %s, true)"
+)
+
+
 def _search(
     alias: str,
     queryset: models.QuerySet,
-    vector: Sequence[float],
+    vector: Sequence[float] | models.Expression,
     k: int,
 ) -> list[TenantModel]:
     with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
-        cursor.execute("SET LOCAL hnsw.ef_search = %s", [settings.VECTOR_EF_SEARCH])
-        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        cursor.execute("SET LOCAL hnsw.max_scan_tuples = %s", [settings.VECTOR_MAX_SCAN_TUPLES])
+        cursor.execute(
+            SEARCH_SETTINGS,
+            [str(settings.VECTOR_EF_SEARCH), str(settings.VECTOR_MAX_SCAN_TUPLES)],
+        )
         rows = list(
             queryset.using(alias)
             .annotate(distance=CosineDistance("embedding", vector))
             .order_by("distance")[:k]
         )
     # A zero vector has no direction: its cosine distance to anything is NaN, so it is no one's
-    # neighbour.
-    rows = [row for row in rows if not math.isnan(row.distance)]
+    # neighbour; with no vector at all (a subquery that found none) it is NULL.
+    rows = [row for row in rows if row.distance is not None and not math.isnan(row.distance)]
     rows.sort(key=lambda row: (row.distance, row.pk))
     return rows
 
@@ -91,14 +100,16 @@ def _search(
 def similar_rows(
     *,
     queryset: models.QuerySet,
-    vector: Sequence[float],
+    vector: Sequence[float] | models.Expression,
     k: int,
 ) -> list[TenantModel]:
     """The ``k`` rows of ``queryset`` nearest to ``vector`` by cosine distance (``.distance`` set).
 
-    ``queryset`` must already be scoped to one client and to active rows.
+    ``vector`` may be an expression (a subquery reading a stored embedding: the vector then never
+    travels to the application and back). ``queryset`` must already be scoped to one client and
+    to active rows.
     """
-    if not any(vector):
+    if not hasattr(vector, "resolve_expression") and not any(vector):
         return []
     queryset = queryset.filter(embedding__isnull=False).order_by()
     with ml_session() as alias:

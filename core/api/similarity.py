@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from django.db.models import Subquery
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -141,13 +142,20 @@ class SimilarityMixin:
         """The nearest items of the caller's client to this one (cosine distance)."""
         limit = validate_query(request, SimilarLimitSerializer)["limit"]
         row = self.get_object()
-        vector = type(row).objects.filter(pk=row.pk).values_list("embedding", flat=True).first()
-        if vector is None:
+        # The stored vector, read by the search itself: it never travels here and back.
+        stored = (
+            type(row)
+            .objects.filter(pk=row.pk, embedding__isnull=False)
+            .order_by()
+            .values("embedding")
+        )
+        queryset = self.get_queryset().exclude(pk=row.pk)
+        rows = similar_rows(queryset=queryset, vector=Subquery(stored), k=limit)
+        if not rows and not stored.exists():
             raise Conflict(
                 f"This item has no embedding: PUT one to {request.path.rsplit('/similar', 1)[0]}"
                 "/embedding first."
             )
-        rows = similar_rows(queryset=self.get_queryset().exclude(pk=row.pk), vector=vector, k=limit)
         return self._similar_response(rows, limit)
 
     @action(detail=False, methods=["post"], url_path="similar", pagination_class=None)
