@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PYTHON ?= $(shell for p in python3.13 python3.12 $$HOME/.pyenv/versions/3.1[2-9]*/bin/python3 python3; do \
 	if $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo $$p; break; fi; done)
 
-.PHONY: install db db-stop static run test test-fast test-next lint format fuzz packages bench bench-quick
+.PHONY: install db db-stop static run test test-fast test-next lint format fuzz packages bench-packages bench bench-quick
 
 install: $(STAMP)
 
@@ -46,10 +46,12 @@ format: install
 	$(BIN)/ruff check --fix .
 
 # Debian packages the suite drives: Chromium (the admin browser test), PgBouncer and Redis (the
-# production topology drills). Installed when missing (as root, as CI runs).
+# production topology drills); the benchmark's: wrk (the load generator) and Redis. Installed when
+# missing (as root, as CI runs).
 PACKAGES := /usr/bin/chromium:chromium /usr/sbin/pgbouncer:pgbouncer /usr/bin/redis-server:redis-server
-packages:
-	@missing=""; for entry in $(PACKAGES); do \
+BENCH_PACKAGES := /usr/bin/wrk:wrk /usr/bin/redis-server:redis-server
+define install_missing
+	@missing=""; for entry in $(1); do \
 		[ -x "$${entry%%:*}" ] || missing="$$missing $${entry##*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -60,6 +62,13 @@ packages:
 			exit 1; \
 		fi; \
 	fi
+endef
+
+packages:
+	$(call install_missing,$(PACKAGES))
+
+bench-packages:
+	$(call install_missing,$(BENCH_PACKAGES))
 
 test: db lint packages
 	$(BIN)/pytest
@@ -87,10 +96,10 @@ $(VENV)/.bench-installed: $(STAMP)
 	$(BIN)/python -m pip install --quiet '.[dev,bench]'
 	@touch $@
 
-bench: db static $(VENV)/.bench-installed
+bench: db static bench-packages $(VENV)/.bench-installed
 	$(BIN)/python -m bench
 
 # About two minutes: a small data set, fewer repetitions (a smoke run, not figures to quote).
-bench-quick: db static $(VENV)/.bench-installed
+bench-quick: db static bench-packages $(VENV)/.bench-installed
 	BENCH_DATABASE=analytics_bench_quick BENCH_SCALE=0.05 BENCH_REPEATS=7 BENCH_WARMUP=2 \
-		BENCH_LOAD_SECONDS=3 $(BIN)/python -m bench
+		BENCH_LOAD_SECONDS=2 BENCH_ROUNDS=2 $(BIN)/python -m bench

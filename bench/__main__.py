@@ -28,6 +28,8 @@ def main() -> None:
 
     started = time.monotonic()
     settings = from_environment()
+    # The request log of this run only (bench.settings).
+    Path(os.environ["BENCH_LOG"]).write_text("")
     only = {part.strip() for part in os.environ.get("BENCH_ONLY", "").split(",") if part.strip()}
     database = django_settings.BENCH_DATABASE
     if settings.reload or not dataset.dataset_loaded(database, settings.sizes):
@@ -46,7 +48,6 @@ def main() -> None:
         "g": scenarios.health,
     }
     over_http = {
-        "a": scenarios.list_page_http,
         "f": scenarios.throughput,
         "h": ingest.bulk_upsert,
         "i": ingest.sync_pass,

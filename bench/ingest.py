@@ -23,7 +23,7 @@ import psycopg
 from django.db import connections
 
 from bench.floor import connection_params, replica_params
-from bench.loadgen import HOST, http_get
+from bench.loadgen import HOST, PROXY_HEADERS, http_get
 from bench.progress import step
 from bench.scenarios import Context, Row, _ratio_row
 from bench.server import gunicorn
@@ -108,7 +108,11 @@ def _post(port: int, path: str, body: bytes, token: str) -> dict:
             "POST",
             path,
             body=body,
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/json",
+                **PROXY_HEADERS,
+            },
         )
         response = connection.getresponse()
         answer = response.read()

@@ -1,23 +1,32 @@
-"""A small HTTP load generator (asyncio, no dependency) for servers on 127.0.0.1 only.
+"""HTTP clients for the servers the benchmark starts on 127.0.0.1: single requests over a bare
+socket, and load from ``wrk`` (Debian's package; C, so that the client takes little of the CPU
+the servers share with it).
 
-Each request opens its own connection (gunicorn's sync workers close it after the answer, as a
-plain deployment would); a run stops after its time or request budget, whichever comes first.
+Every request says ``X-Forwarded-Proto: https``, as the TLS-terminating proxy in front of a
+production instance does (the production settings redirect plain HTTP).
 """
 
 from __future__ import annotations
 
-import asyncio
+import re
+import shutil
 import socket
-import time
-from dataclasses import dataclass, field
+import subprocess
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 HOST = "127.0.0.1"
-MAX_REQUESTS = 200_000
+WRK = shutil.which("wrk") or "/usr/bin/wrk"
+PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
 
 
 def _request_bytes(path: str, query: dict, token: str | None) -> bytes:
-    lines = [f"GET {path}?{urlencode(query)} HTTP/1.1", f"Host: {HOST}", "Connection: close"]
+    lines = [
+        f"GET {path}?{urlencode(query)} HTTP/1.1",
+        f"Host: {HOST}",
+        "Connection: close",
+        *(f"{name}: {value}" for name, value in PROXY_HEADERS.items()),
+    ]
     if token:
         lines.append(f"Authorization: Bearer {token}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
@@ -41,41 +50,53 @@ def http_get(port: int, path: str, query: dict, token: str | None = None) -> byt
 
 @dataclass
 class LoadResult:
-    """Latencies of the successful requests of one run, its errors and its duration."""
+    """One run of ``wrk``: requests per second, latency quantiles, failed requests."""
 
-    latencies_ms: list[float] = field(default_factory=list)
-    errors: int = 0
-    seconds: float = 0.0
-
-
-async def _worker(port: int, request: bytes, deadline: float, result: LoadResult) -> None:
-    while time.monotonic() < deadline and len(result.latencies_ms) < MAX_REQUESTS:
-        started = time.perf_counter()
-        try:
-            reader, writer = await asyncio.open_connection(HOST, port)
-            writer.write(request)
-            answer = await reader.read()
-            writer.close()
-        except OSError:
-            result.errors += 1
-            continue
-        if answer.startswith((b"HTTP/1.1 200", b"HTTP/1.0 200")):
-            result.latencies_ms.append((time.perf_counter() - started) * 1000)
-        else:
-            result.errors += 1
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
 
 
-async def _load(port: int, request: bytes, seconds: float, concurrency: int) -> LoadResult:
-    result = LoadResult()
-    started = time.monotonic()
-    deadline = started + seconds
-    await asyncio.gather(*(_worker(port, request, deadline, result) for _ in range(concurrency)))
-    result.seconds = time.monotonic() - started
-    return result
+def _milliseconds(text: str) -> float:
+    number, unit = re.fullmatch(r"([0-9.]+)(us|ms|s|m)", text).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
 def run_load(
     port: int, path: str, query: dict, token: str | None, seconds: float, concurrency: int
 ) -> LoadResult:
-    """``concurrency`` clients sending the same GET back to back for ``seconds``."""
-    return asyncio.run(_load(port, _request_bytes(path, query, token), seconds, concurrency))
+    """``concurrency`` connections sending the same GET back to back for ``seconds`` (wrk, one
+    thread). gunicorn's sync workers close each connection after its answer: wrk opens a new
+    one, as clients without keep-alive do."""
+    headers = dict(PROXY_HEADERS)
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    command = [WRK, "--threads", "1", "--connections", str(concurrency),
+               "--duration", f"{max(1, round(seconds))}s", "--timeout", "30s", "--latency"]  # fmt: skip
+    for name, value in headers.items():
+        command += ["--header", f"{name}: {value}"]
+    command.append(f"http://{HOST}:{port}{path}?{urlencode(query)}")
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    done = re.search(r"(\d+) requests in ", output)
+    rate = re.search(r"Requests/sec:\s+([0-9.]+)", output)
+    quantiles = dict(re.findall(r"^\s+(50|99)(?:\.000)?%\s+(\S+)", output, re.MULTILINE))
+    if not (done and rate and {"50", "99"} <= quantiles.keys()):
+        raise RuntimeError(f"unexpected output of wrk: {output!r}")
+    failed = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    errors = int(failed[1]) if failed else 0
+    if socket_errors:
+        # A read error is the server closing the connection after its answer (no keep-alive):
+        # not a failure. Refused connections, failed writes and timeouts are.
+        errors += int(socket_errors[1]) + int(socket_errors[3]) + int(socket_errors[4])
+    return LoadResult(
+        float(rate[1]),
+        _milliseconds(quantiles["50"]),
+        _milliseconds(quantiles["99"]),
+        int(done[1]),
+        errors,
+    )

@@ -1,4 +1,5 @@
-"""The results: a table on stdout, ``docs/benchmarks.md`` and ``docs/benchmarks.png``."""
+"""The results: a table on stdout, ``docs/benchmarks.md``, ``docs/benchmarks.png`` (ratios
+against targets) and ``docs/benchmarks-concurrency.png`` (throughput against concurrency)."""
 
 from __future__ import annotations
 
@@ -95,6 +96,53 @@ def chart(rows: list[Row], path: Path) -> None:
     plt.close(figure)
 
 
+def concurrency_chart(series: dict[str, dict[int, float]], path: Path) -> None:
+    """Requests per second against concurrency, a line per variant."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 5))
+    for variant, levels in series.items():
+        points = sorted(levels.items())
+        style = "--" if "Redis" in variant else "-"
+        axes.plot([c for c, _ in points], [r for _, r in points], style, marker="o", label=variant)
+    axes.set_xscale("log", base=2)
+    levels = sorted({c for levels in series.values() for c in levels})
+    axes.set_xticks(levels, [str(c) for c in levels])
+    axes.set_ylim(bottom=0)
+    axes.set_xlabel("concurrent connections (wrk)")
+    axes.set_ylabel("requests per second (median of the rounds)")
+    axes.set_title("GET /api/issues?limit=100 over HTTP, gunicorn as served, one machine")
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _profile_section(rows: list[Row]) -> list[str]:
+    profiled = next((row for row in rows if row.profile), None)
+    if profiled is None:
+        return []
+    total = sum(profiled.profile.values())
+    return [
+        "## Where a request's time goes under load",
+        "",
+        f"{profiled.measure}: {profiled.detail.rsplit('; ', 1)[-1]}. Categories of "
+        "`bench/profile.py`: each sample goes to the innermost frame's category (a cache read "
+        "made while authenticating counts as cache); the rest by the view, the middleware, "
+        "Django's handler or the server around it.",
+        "",
+        "| Category | CPU per request | Share |",
+        "| --- | --- | --- |",
+        *[f"| {name} | {ms:.2f} ms | {ms / total:.0%} |" for name, ms in profiled.profile.items()],
+        f"| all | {total:.2f} ms | 100% |",
+        "",
+    ]
+
+
 def markdown(rows: list[Row], settings: Settings, seconds: float) -> str:
     """docs/benchmarks.md."""
     sizes = settings.sizes
@@ -120,6 +168,9 @@ def markdown(rows: list[Row], settings: Settings, seconds: float) -> str:
         f"- medians of {settings.repeats} runs ({settings.repeats * LIST_REPEATS_FACTOR} for "
         f"the list measures (a) and (b)) after {settings.warmup} warm-up runs, the two variants "
         "of each ratio interleaved (A B A B ...) in the same run",
+        f"- throughput (f): wrk for {settings.load_seconds:g} s per run at concurrency "
+        f"{', '.join(map(str, settings.concurrency))}, {settings.rounds} rounds, the variants in a "
+        "rotated order each round; medians, spread (lowest-highest round) in the detail",
         "",
         "## Results",
         "",
@@ -132,14 +183,41 @@ def markdown(rows: list[Row], settings: Settings, seconds: float) -> str:
         "",
         "![ratios against targets](benchmarks.png)",
         "",
+        *(
+            [
+                "## Throughput against concurrency",
+                "",
+                CONCURRENCY_TEXT,
+                "",
+                "![throughput against concurrency](benchmarks-concurrency.png)",
+                "",
+            ]
+            if any(row.series for row in rows)
+            else []
+        ),
+        *_profile_section(rows),
     ]
     return "\n".join(lines)
 
 
+CONCURRENCY_TEXT = (
+    "One gunicorn per cache setting, as `make run` serves the service (`gunicorn.conf.py`: "
+    "`GUNICORN_WORKERS` sync workers, the production settings, the request log on in JSON), "
+    "serves the endpoint, the floor (`bench/floor.py`: the same page query with psycopg and "
+    "orjson, no framework) and plain DRF (`bench/baseline.py`) from the same workers. `wrk` (C, "
+    "one thread) keeps the connections busy; sync workers close each connection after its answer, "
+    "so every request opens one. The machine's 2 cores are shared by the load generator, the "
+    "workers and PostgreSQL: figures on other hardware differ, the ratios much less."
+)
+
+
 def write(rows: list[Row], settings: Settings, seconds: float) -> None:
-    """Print the table and write the Markdown page and the chart."""
+    """Print the table and write the Markdown page and the charts."""
     print(table(rows))
     DOCS.mkdir(exist_ok=True)
     (DOCS / "benchmarks.md").write_text(markdown(rows, settings, seconds))
     chart(rows, DOCS / "benchmarks.png")
-    print(f"\nwrote {DOCS / 'benchmarks.md'} and {DOCS / 'benchmarks.png'}")
+    series = next((row.series for row in rows if row.series), None)
+    if series:
+        concurrency_chart(series, DOCS / "benchmarks-concurrency.png")
+    print(f"\nwrote {DOCS / 'benchmarks.md'} and the charts in {DOCS}")

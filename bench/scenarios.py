@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import orjson
@@ -22,15 +24,19 @@ from django.db import connections
 from django.urls import Resolver404, resolve
 
 from bench.floor import IssueFloor
-from bench.loadgen import http_get, run_load
+from bench.loadgen import LoadResult, http_get, run_load
 from bench.progress import step
 from bench.server import gunicorn
 from bench.sizes import Settings
-from bench.timing import interleaved, median, percentile, wsgi_get
+from bench.timing import interleaved, median, wsgi_get
+from config import startup
+from core import handlers
 from core.api.cursors import Cursor, cursor_encode, json_value, query_fingerprint
 from core.db import state
 from core.registry import vector_tables
 from core.testing import wait_for_standby
+from core.topology.processes import free_ports
+from core.topology.redis import Redis
 from health.embedding_counts import count_embeddings
 from users.models import ApiToken, User
 
@@ -41,13 +47,16 @@ FLOOR = "/bench/floor/issues"
 
 @dataclass
 class Row:
-    """One line of the results table."""
+    """One line of the results table (``series``, ``profile``: what a chart or a section of the
+    report shows)."""
 
     measure: str
     figure: str
     target: str = ""
     met: bool | None = None
     detail: str = ""
+    series: dict[str, dict[int, float]] | None = None
+    profile: dict[str, float] | None = None
 
 
 @dataclass
@@ -102,7 +111,10 @@ def prepare(settings_: Settings) -> Context:
     for alias in settings.REPLICA_ALIASES:
         wait_for_standby(alias, timeout=600)
     state.reset()
-    return Context(settings_, WSGIHandler(), IssueFloor(), clients, tokens)
+    # The application as a server loads it (config.wsgi): its middleware chains, the garbage
+    # collector tuned.
+    application = startup.application(handlers.get_wsgi_application)
+    return Context(settings_, application, IssueFloor(), clients, tokens)
 
 
 # The list measures take a few milliseconds and their ratios sit near targets: more runs.
@@ -136,7 +148,7 @@ def list_page(ctx: Context) -> list[Row]:
         _ratio_row(
             "(a) list, in-process: ours / floor",
             t["ours"] / t["floor"],
-            1.5,
+            1.25,
             at_most=True,
             detail=f"ours {t['ours']:.2f} ms, floor {t['floor']:.2f} ms ({identical} body)",
         )
@@ -172,7 +184,7 @@ def list_page(ctx: Context) -> list[Row]:
     )
     rows.append(
         Row(
-            "(a) list, in-process: ?fields=id,key,status_name / all fields",
+            "(a) first page, in-process: ?fields=id,key,status_name / all fields",
             f"{t['sparse'] / t['full']:.2f}x",
             detail=f"sparse {t['sparse']:.2f} ms ({len(ctx.get(ISSUES, sparse)) / 1e3:.0f} kB), "
             f"all fields {t['full']:.2f} ms ({len(ours) / 1e3:.0f} kB)",
@@ -293,55 +305,18 @@ def request_profile(ctx: Context) -> list[Row]:
 
 
 @contextlib.contextmanager
-def _warm_server(ctx: Context, variants: dict) -> Iterator[None]:
+def _warm_server(ctx: Context, variants: dict, **environment: str) -> Iterator[list[int]]:
     """A fresh gunicorn warmed with just these variants.
 
     Fresh workers serve their first requests cold (imports, connections, the interpreter's
     specialisation), and whatever else a worker served before (the plain-DRF baseline's heavy
     requests) would weigh on a comparison it is not part of.
     """
-    with gunicorn(ctx.settings.port):
+    with gunicorn(ctx.settings.port, **environment) as workers:
         for _ in range(LIST_WARMUP_ROUNDS):
             for run in variants.values():
                 run()
-        yield
-
-
-def _http_pair(ctx: Context, variants: dict) -> dict[str, float]:
-    """Medians of two variants over HTTP, on their own warmed server."""
-    with _warm_server(ctx, variants):
-        return ctx.list_times(variants)
-
-
-def list_page_http(ctx: Context) -> list[Row]:
-    """(a) over HTTP, one request at a time."""
-    step("measuring: list page over HTTP")
-    port, big = ctx.settings.port, ctx.clients["big"]
-    token = ctx.tokens["big"]
-    ours = lambda: http_get(port, ISSUES, {"limit": 100}, token)  # noqa: E731
-    floor = _http_pair(
-        ctx,
-        {"ours": ours, "floor": lambda: http_get(port, FLOOR, {"client_id": big, "limit": 100})},
-    )
-    drf = _http_pair(
-        ctx, {"ours": ours, "drf": lambda: http_get(port, BASELINE, {"limit": 100}, token)}
-    )
-    return [
-        _ratio_row(
-            "(a) list, HTTP: plain DRF / ours",
-            drf["drf"] / drf["ours"],
-            3,
-            at_most=False,
-            detail=f"ours {drf['ours']:.2f} ms, plain DRF {drf['drf']:.2f} ms",
-        ),
-        _ratio_row(
-            "(a) list, HTTP: ours / floor",
-            floor["ours"] / floor["floor"],
-            1.5,
-            at_most=True,
-            detail=f"ours {floor['ours']:.2f} ms, floor {floor['floor']:.2f} ms",
-        ),
-    ]
+        yield workers
 
 
 def first_page_growth(ctx: Context) -> list[Row]:
@@ -494,6 +469,7 @@ def similarity(ctx: Context, queries: int = 20) -> list[Row]:
         },
         repeats=5,
     )
+    end_to_end = median(list(endpoint.values()))
     smallest = min((ef for ef, (r, _) in sweep.items() if r >= 0.95), default=None)
     ratio = exact_median / hnsw_ms
     sweep_text = "; ".join(f"ef {ef}: recall {r:.3f}, {ms:.1f} ms" for ef, (r, ms) in sweep.items())
@@ -504,54 +480,194 @@ def similarity(ctx: Context, queries: int = 20) -> list[Row]:
             ">= 10x at recall >= 0.95",
             ratio >= 10 and recall >= 0.95,
             f"exact {exact_median:.1f} ms over the client's {client_vectors:,} vectors, HNSW "
-            f"{hnsw_ms:.2f} ms; endpoint end to end {median(list(endpoint.values())):.2f} ms; "
+            f"{hnsw_ms:.2f} ms; endpoint end to end {end_to_end:.2f} ms; "
             f"sweep: {sweep_text}; smallest ef_search with recall >= 0.95: {smallest}",
-        )
+        ),
+        _ratio_row(
+            "(e) /similar end to end / its index query",
+            end_to_end / hnsw_ms,
+            1.2,
+            at_most=True,
+            detail=f"GET /api/pull-requests/<id>/similar?limit=10 in-process {end_to_end:.2f} ms; "
+            f"the same HNSW query alone (ef_search {configured}) {hnsw_ms:.2f} ms",
+        ),
     ]
 
 
-def throughput(ctx: Context) -> list[Row]:
-    """(f) requests/s under gunicorn (2 workers) at a fixed concurrency, against plain DRF."""
-    step("measuring: throughput over HTTP")
-    token, port = ctx.tokens["big"], ctx.settings.port
-    seconds, concurrency = ctx.settings.load_seconds, ctx.settings.concurrency
-    paths = {"ours": ISSUES, "drf": BASELINE}
-    results = {name: [] for name in paths}
-    warm = {name: functools.partial(http_get, port, path, {"limit": 100}, token)
-            for name, path in paths.items()}  # fmt: skip
-    with _warm_server(ctx, warm):
-        for _ in range(2):  # interleaved halves
-            for name, path in paths.items():
-                results[name].append(
-                    run_load(port, path, {"limit": 100}, token, seconds / 2, concurrency)
-                )
-    summary = {}
-    for name, halves in results.items():
-        latencies = [ms for half in halves for ms in half.latencies_ms]
-        requests = sum(len(half.latencies_ms) for half in halves)
-        errors = sum(half.errors for half in halves)
-        elapsed = sum(half.seconds for half in halves)
-        summary[name] = (
-            requests / elapsed,
-            percentile(latencies, 0.5),
-            percentile(latencies, 0.99),
-            errors,
+@dataclass
+class Series:
+    """Requests per second of each round, by variant and concurrency, with the rounds' wrk runs."""
+
+    runs: dict[str, dict[int, list[LoadResult]]] = field(default_factory=dict)
+
+    def add(self, variant: str, concurrency: int, result: LoadResult) -> None:
+        self.runs.setdefault(variant, {}).setdefault(concurrency, []).append(result)
+
+    def rates(self, variant: str, concurrency: int) -> list[float]:
+        return [run.requests_per_second for run in self.runs[variant][concurrency]]
+
+    def median(self, variant: str, concurrency: int) -> float:
+        return median(self.rates(variant, concurrency))
+
+    def describe(self, variant: str, concurrency: int) -> str:
+        runs = self.runs[variant][concurrency]
+        rates = self.rates(variant, concurrency)
+        p50 = median([run.p50_ms for run in runs])
+        p99 = median([run.p99_ms for run in runs])
+        errors = sum(run.errors for run in runs)
+        return (
+            f"{variant} {median(rates):.0f} req/s ({min(rates):.0f}-{max(rates):.0f} over "
+            f"{len(rates)} rounds; p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+            + (f"; {errors} FAILED requests" if errors else "")
+            + ")"
         )
-    ours, drf = summary["ours"], summary["drf"]
-    row = _ratio_row(
-        f"(f) throughput, gunicorn 2 workers, concurrency {concurrency}: ours / plain DRF",
-        ours[0] / drf[0],
-        2,
-        at_most=False,
-        detail=f"ours {ours[0]:.0f} req/s (p50 {ours[1]:.1f} ms, p99 {ours[2]:.1f} ms, "
-        f"{ours[3]} errors); plain DRF {drf[0]:.0f} req/s (p50 {drf[1]:.1f} ms, "
-        f"p99 {drf[2]:.1f} ms, {drf[3]} errors)",
+
+    def errors(self) -> int:
+        return sum(
+            run.errors for levels in self.runs.values() for rs in levels.values() for run in rs
+        )
+
+
+def _log_lines(path: Path, offset: int, request_path: str) -> int:
+    """Lines of the request log written past ``offset`` for ``request_path``."""
+    needle = f'"path": "{request_path}"'.encode()
+    with path.open("rb") as log:
+        log.seek(offset)
+        return sum(needle in line for line in log)
+
+
+def _rounds(
+    ctx: Context, port: int, variants: dict[str, tuple[str, dict, str | None]], series: Series
+) -> None:
+    """Every concurrency level, in rounds; each round runs the variants in a rotated order."""
+    seconds = ctx.settings.load_seconds
+    names = list(variants)
+    for concurrency in ctx.settings.concurrency:
+        for number in range(ctx.settings.rounds):
+            turn = number % len(names)
+            for name in names[turn:] + names[:turn]:
+                path, query, token = variants[name]
+                series.add(
+                    name, concurrency, run_load(port, path, query, token, seconds, concurrency)
+                )
+
+
+def throughput(ctx: Context) -> list[Row]:
+    """(f) requests/s of the list of 100 under concurrency, over HTTP, against the floor and
+    plain DRF on the same server; the default shared cache, then Redis; a profile under load."""
+    from bench import profile
+
+    step("measuring: throughput under concurrency")
+    port, token, big = ctx.settings.port, ctx.tokens["big"], ctx.clients["big"]
+    page = {"limit": 100}
+    variants = {
+        "ours": (ISSUES, page, token),
+        "floor": (FLOOR, {"client_id": big, **page}, None),
+        "plain DRF": (BASELINE, page, token),
+    }
+    log = Path(os.environ["BENCH_LOG"])
+    log.touch()
+    offset = log.stat().st_size
+    series = Series()
+    warm = {name: functools.partial(http_get, port, *args) for name, args in variants.items()}
+    with _warm_server(ctx, warm) as workers:
+        _rounds(ctx, port, variants, series)
+        step("measuring: a profile under load (py-spy, concurrency 8)")
+        seconds = max(4, round(ctx.settings.load_seconds * 2))
+        sampled, during = profile.record(
+            workers, seconds, lambda: run_load(port, ISSUES, page, token, seconds, 8)
+        )
+    logged = _log_lines(log, offset, ISSUES)
+    served = sum(run.requests for runs in series.runs["ours"].values() for run in runs)
+    served += during.requests
+    step("measuring: throughput under concurrency, Redis as the shared cache")
+    redis = Redis(Path(settings.EMBEDDED_DB_DIR) / "bench-redis", free_ports(1)[0])
+    redis.start()
+    try:
+        redis_variants = {"ours, Redis": variants["ours"], "floor, Redis": variants["floor"]}
+        warm = {
+            name: functools.partial(http_get, port, *args) for name, args in redis_variants.items()
+        }
+        with _warm_server(ctx, warm, CACHE_URL=redis.url):
+            _rounds(ctx, port, redis_variants, series)
+    finally:
+        redis.stop()
+    return _throughput_rows(ctx, series, sampled, during, logged, served)
+
+
+def _throughput_rows(ctx, series: Series, sampled, during, logged: int, served: int) -> list[Row]:
+    workers = settings.GUNICORN_WORKERS
+    where = f"gunicorn {workers} workers, production settings, request log on"
+    rows = []
+    targets = {1: 1.3, 8: 1.5}
+    for concurrency in ctx.settings.concurrency:
+        ratio = series.median("floor", concurrency) / series.median("ours", concurrency)
+        detail = "; ".join(series.describe(v, concurrency) for v in ("ours", "floor", "plain DRF"))
+        measure = f"(f) list of 100, HTTP, concurrency {concurrency}: floor / ours req/s"
+        if concurrency in targets:
+            rows.append(
+                _ratio_row(measure, ratio, targets[concurrency], at_most=True, detail=detail)
+            )
+        else:
+            rows.append(Row(measure, f"{ratio:.2f}x", detail=detail))
+    rows.append(
+        _ratio_row(
+            "(f) list of 100, HTTP, concurrency 8: ours / plain DRF req/s",
+            series.median("ours", 8) / series.median("plain DRF", 8),
+            5,
+            at_most=False,
+            detail=f"{where}; file cache (the default); "
+            + "; ".join(series.describe(v, 8) for v in ("ours", "plain DRF")),
+        )
     )
-    if ours[3] or drf[3]:
-        # Requests that failed (a rate limit, say) are not throughput.
-        row.met = False
-        row.detail += "; INVALID: some requests failed"
-    return [row]
+    for concurrency in ctx.settings.concurrency:
+        ours, floor = (
+            series.median("ours, Redis", concurrency),
+            series.median("floor, Redis", concurrency),
+        )
+        rows.append(
+            Row(
+                f"(f) list of 100, HTTP, concurrency {concurrency}, Redis cache: floor / ours req/s",
+                f"{floor / ours:.2f}x",
+                detail=f"ours with Redis / with the file cache: "
+                f"{ours / series.median('ours', concurrency):.2f}x; "
+                + "; ".join(
+                    series.describe(v, concurrency) for v in ("ours, Redis", "floor, Redis")
+                ),
+            )
+        )
+    parts = "; ".join(
+        f"{name} {ms:.2f} ms ({ms / sampled.total_ms:.0%})"
+        for name, ms in sampled.per_request_ms.items()
+    )
+    rows.append(
+        Row(
+            "(f) profile of one list request under load (concurrency 8, CPU per request)",
+            f"{sampled.total_ms:.2f} ms",
+            detail=f"{parts}; py-spy, {sampled.samples:,} samples over {during.requests:,} requests "
+            f"({during.requests_per_second:.0f} req/s while sampled)",
+            profile=sampled.per_request_ms,
+        )
+    )
+    complete = logged >= served
+    rows.append(
+        Row(
+            "(f) request log under load: lines / requests served",
+            f"{logged:,} / {served:,}",
+            "every request logged",
+            complete,
+            f"JSON lines in {os.environ['BENCH_LOG']}",
+        )
+    )
+    if series.errors():
+        for row in rows[: len(ctx.settings.concurrency) + 1]:
+            row.met = False
+            row.detail += "; INVALID: some requests failed"
+    rows[0].series = {
+        variant: {level: series.median(variant, level) for level in levels}
+        for variant, levels in series.runs.items()
+    }
+    return rows
 
 
 def health(ctx: Context) -> list[Row]:

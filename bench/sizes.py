@@ -20,6 +20,18 @@ def _number(name: str, default: float) -> float:
         raise SystemExit(f"{name} must be a number, got {raw!r}") from None
 
 
+def _levels(name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    """Concurrency levels; 1 and 8 always among them (the targets are set there)."""
+    raw = os.environ.get(name, "")
+    try:
+        levels = {int(part) for part in raw.split(",") if part.strip()} if raw.strip() else set()
+    except ValueError:
+        raise SystemExit(f"{name} must be numbers separated by commas, got {raw!r}") from None
+    if any(level < 1 or level > 1024 for level in levels):
+        raise SystemExit(f"{name} must be between 1 and 1024, got {raw!r}")
+    return tuple(sorted((levels or set(default)) | {1, 8}))
+
+
 @dataclass(frozen=True)
 class Sizes:
     """What the data set holds."""
@@ -54,7 +66,8 @@ class Settings:
     repeats: int
     warmup: int
     load_seconds: float
-    concurrency: int
+    concurrency: tuple[int, ...]
+    rounds: int
     port: int
     reload: bool
 
@@ -80,8 +93,9 @@ def from_environment() -> Settings:
         sizes=sizes,
         repeats=int(_number("BENCH_REPEATS", 60)),
         warmup=int(_number("BENCH_WARMUP", 5)),
-        load_seconds=_number("BENCH_LOAD_SECONDS", 20),
-        concurrency=int(_number("BENCH_CONCURRENCY", 8)),
+        load_seconds=_number("BENCH_LOAD_SECONDS", 3),
+        concurrency=_levels("BENCH_CONCURRENCY", (1, 8, 32)),
+        rounds=max(1, int(_number("BENCH_ROUNDS", 5))),
         port=int(_number("BENCH_PORT", 8799)),
         reload=os.environ.get("BENCH_RELOAD", "") not in ("", "0", "false"),
     )

@@ -23,12 +23,13 @@ def wsgi_get(
         "PATH_INFO": path,
         "QUERY_STRING": urlencode(query or {}),
         "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "80",
+        "SERVER_PORT": "443",
         "SERVER_PROTOCOL": "HTTP/1.1",
         "REMOTE_ADDR": "127.0.0.1",
         "HTTP_ACCEPT": "application/json",
         "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http",
+        # As behind the TLS-terminating proxy (the production settings redirect plain HTTP).
+        "wsgi.url_scheme": "https",
         "wsgi.input": io.BytesIO(b""),
         "wsgi.errors": io.StringIO(),
         "wsgi.multithread": False,
@@ -69,9 +70,3 @@ def interleaved(
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
-
-
-def percentile(values: list[float], share: float) -> float:
-    """The ``share`` quantile (0..1) of ``values``, nearest rank."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]

@@ -1,12 +1,12 @@
-"""What gunicorn serves during the benchmark: the project, the baseline, and the floor."""
+"""What gunicorn serves during the benchmark: the project (as ``config.wsgi`` serves it), the
+baseline, and the floor."""
 
 import os
 
-from django.core.wsgi import get_wsgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 
-django_application = get_wsgi_application()
+from config.wsgi import application as django_application
+
 FLOOR_PREFIX = "/bench/floor/"
 _floor = None
 
