@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import subprocess
@@ -10,13 +11,16 @@ import sys
 import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.http import JsonResponse
+from django.http import HttpResponseBase, JsonResponse
 from django.test import override_settings
 from django.urls import path
 from django.utils.http import quote_etag
 
 from bench.timing import wsgi_get
 from core.handlers import ApiWSGIHandler, api_middleware
+from core.testing import wait_for_standby
+from issues.tests.factories import IssueFactory
+from users.models import ApiToken
 
 pytestmark = pytest.mark.django_db
 
@@ -90,3 +94,27 @@ def test_a_served_process_has_its_collector_tuned():
         timeout=120,
     )
     assert done.returncode == 0 and done.stdout.strip() == "tuned", done.stderr[-2000:]
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_a_list_page_leaves_no_cyclic_garbage_behind(admin_a, tenant_a):
+    """A page's items are freed when the answer is sent, not by the cyclic collector."""
+    for _ in range(5):
+        IssueFactory(client=tenant_a)
+    token = ApiToken.issue(user=admin_a, name="garbage")[1]
+    wait_for_standby()
+    handler = ApiWSGIHandler()
+    status, _ = wsgi_get(handler, "/api/issues", {"limit": 5}, token)
+    assert status == 200
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        status, body = wsgi_get(handler, "/api/issues", {"limit": 5}, token)
+        gc.collect()
+        items = [o for o in gc.garbage if isinstance(o, dict) and "summary" in o]
+        responses = [o for o in gc.garbage if isinstance(o, HttpResponseBase)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert status == 200 and b"summary" in body
+    assert items == [] and responses == []
