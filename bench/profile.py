@@ -24,52 +24,54 @@ from pathlib import Path
 PY_SPY = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
 RATE = 250  # samples per second and worker
 
-# (category, files or folders), tried from the innermost frame out.
+
+def _in(*places: str) -> re.Pattern:
+    """Frames of these files or folders (py-spy names them from the package or project root)."""
+    return re.compile(r"\((?:[^()]*/)?(?:" + "|".join(re.escape(p) for p in places) + ")")
+
+
+# Tried from the innermost frame out: the first category one of its frames is in.
 CATEGORIES = [
-    ("logging and metrics", ("logging/", "health/request_log.py", "core/logs.py",
-                             "core/metrics.py", "prometheus_client/")),
-    ("shared cache", ("django/core/cache/", "core/shared_cache.py", "core/redis_cache.py",
-                      "redis/")),
-    ("rendering", ("core/api/renderers.py", "rest_framework/renderers.py",
-                   "django/template/response.py")),
-    ("query (psycopg, database wrappers)", ("psycopg/", "core/db/failover.py", "core/db/deadline.py",
-                                            "core/db/binary_reads.py", "django/db/backends/",
-                                            "django/db/utils.py")),
-    ("authentication", ("users/authentication.py", "rest_framework/authentication.py",
-                        "users/middleware.py", "django/contrib/auth/")),
-    ("routing (URLs, databases)", ("django/urls/", "core/db/router.py", "core/db/state.py",
-                                   "core/db/middleware.py", "core/db/replicas.py")),
-    ("rows (query building, page rows)", ("core/api/rows.py", "core/db/query_shape.py",
-                                          "django/db/models/")),
+    ("logging and metrics", _in("logging/", "prometheus_client/", "health/request_log.py",
+                                "core/logs.py", "core/metrics.py")),
+    ("shared cache (read-your-writes pin, token epoch)", _in(
+        "django/core/cache/", "core/shared_cache.py", "core/redis_cache.py", "redis/")),
+    ("rate limiting", _in("core/api/throttling.py", "rest_framework/throttling.py")),
+    ("ETag", _in("django/utils/cache.py")),
+    ("rendering", _in("core/api/renderers.py", "rest_framework/renderers.py",
+                      "django/template/response.py")),
+    ("query (psycopg, database wrappers)", _in(
+        "psycopg/", "core/db/failover.py", "core/db/deadline.py", "core/db/binary_reads.py",
+        "django/db/backends/", "django/db/utils.py")),
+    ("authentication", _in("users/authentication.py", "rest_framework/authentication.py",
+                           "users/middleware.py", "django/contrib/auth/")),
+    ("routing (URLs, databases)", _in("django/urls/", "core/db/router.py", "core/db/state.py",
+                                      "core/db/middleware.py", "core/db/replicas.py")),
+    ("rows (page query SQL, row dicts)", _in("core/api/rows.py", "core/db/query_shape.py")),
 ]  # fmt: skip
-# Frames that wrap everything below them (a middleware's call): never a sample's category.
+# Frames that wrap everything below them (a middleware's call, DRF's checks before the view):
+# never a sample's category themselves.
 WRAPPER = re.compile(
     r"^(?:\w*Middleware\w*\.(?:__call__|process_\w+)|MiddlewareMixin\.__call__|"
     r"convert_exception_to_response\.)"
 )
+CHECKS = re.compile(r"^\w+\.initial ")
 # Samples in none of those: the first of these whose frame is on the stack.
 FALLBACKS = [
-    ("view and framework (DRF, pagination, validation)", re.compile(r"^APIView\.dispatch ")),
+    ("view and framework (DRF, ORM, pagination, validation)", re.compile(r"^APIView\.dispatch ")),
     ("middleware", WRAPPER),
     ("Django request and response", re.compile(r"^WSGIHandler\.__call__ ")),
 ]
-SERVER = "server (gunicorn: accept, parse, write)"
-FRAME = re.compile(r"\(([^()]*?)(?::\d+)?\)$")
-
-
-def _file(frame: str) -> str:
-    found = FRAME.search(frame)
-    return "/" + found[1] if found else ""
+SERVER = "server (gunicorn: accept, parse, write; the floor's own code)"
 
 
 def categorize(frames: list[str]) -> str:
     """The category of one sample (``frames``: outermost first)."""
     for frame in reversed(frames):
-        if WRAPPER.match(frame):
+        if WRAPPER.match(frame) or CHECKS.match(frame):
             continue
-        file = _file(frame)
-        for name, places in CATEGORIES:
-            if any("/" + place in file for place in places):
+        for name, pattern in CATEGORIES:
+            if pattern.search(frame):
                 return name
     for name, pattern in FALLBACKS:
         if any(pattern.search(frame) for frame in frames):
