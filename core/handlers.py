@@ -1,8 +1,8 @@
 """Django's request handlers with two middleware chains: one for the API, one for everything else.
 
 The admin's pages need middleware an API request never uses: flash messages, WhiteNoise's static
-files, ``CommonMiddleware``'s URL normalising (``APPEND_SLASH`` is off). Each adds its frames and
-a few microseconds to every request. Requests under ``API_PATH_PREFIX`` go through
+files. Each adds its frames and a few microseconds to every request. (``CommonMiddleware`` stays:
+it gives answers their ``Content-Length``, without which gunicorn sends the body in chunks.) Requests under ``API_PATH_PREFIX`` go through
 ``API_MIDDLEWARE`` (``MIDDLEWARE`` without ``ADMIN_ONLY_MIDDLEWARE``, in the same order); every
 other request through ``MIDDLEWARE``.
 

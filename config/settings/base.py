@@ -246,7 +246,6 @@ MIDDLEWARE = [
 API_PATH_PREFIX = "/api/"
 ADMIN_ONLY_MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.middleware.common.CommonMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 
