@@ -15,6 +15,8 @@ any worker starts.
 - Logging: gunicorn's own lines in the service's format (``LOG_FORMAT``: JSON lines in
   production); no access log (the request log has a line per request), unless asked for with
   ``--access-logfile -``, in the same format.
+- Garbage collection: each worker, once it has loaded the application, freezes what the imports
+  left and collects young objects less often (``config.startup.tune_collector``).
 - Metrics: workers write their counters to ``PROMETHEUS_MULTIPROC_DIR`` (a fresh temporary
   folder unless set, removed at exit), summed by whichever worker is scraped.
 """
@@ -66,6 +68,11 @@ def on_starting(server):
 def pre_fork(server, worker):
     # A worker cannot start without the folder (a temporary-files cleaner may have removed it).
     os.makedirs(_metrics_dir, exist_ok=True)
+
+
+def post_worker_init(worker):
+    # The application is loaded: tune the collector for serving (config/startup.py).
+    startup.tune_collector()
 
 
 def when_ready(server):

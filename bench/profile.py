@@ -56,6 +56,8 @@ WRAPPER = re.compile(
     r"convert_exception_to_response\.)"
 )
 CHECKS = re.compile(r"^\w+\.initial ")
+# The ETag's digest is a C call made from the middleware's own frame.
+ETAG = re.compile(r"^ConditionalGetMiddleware\.process_response ")
 # Samples in none of those: the first of these whose frame is on the stack.
 FALLBACKS = [
     ("view and framework (DRF, ORM, pagination, validation)", re.compile(r"^APIView\.dispatch ")),
@@ -68,6 +70,8 @@ SERVER = "server (gunicorn: accept, parse, write; the floor's own code)"
 def categorize(frames: list[str]) -> str:
     """The category of one sample (``frames``: outermost first)."""
     for frame in reversed(frames):
+        if ETAG.match(frame):
+            return "ETag"
         if WRAPPER.match(frame) or CHECKS.match(frame):
             continue
         for name, pattern in CATEGORIES:

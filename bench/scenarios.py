@@ -111,9 +111,10 @@ def prepare(settings_: Settings) -> Context:
     for alias in settings.REPLICA_ALIASES:
         wait_for_standby(alias, timeout=600)
     state.reset()
-    # The application as a server loads it (config.wsgi): its middleware chains, the garbage
-    # collector tuned.
+    # The application as a gunicorn worker has it (config.wsgi, gunicorn.conf.py): its middleware
+    # chains, the garbage collector tuned.
     application = startup.application(handlers.get_wsgi_application)
+    startup.tune_collector()
     return Context(settings_, application, IssueFloor(), clients, tokens)
 
 

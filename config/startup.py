@@ -44,28 +44,28 @@ YOUNG_THRESHOLD = 20_000
 def tune_collector() -> None:
     """Make the cyclic garbage collector cheap for a process that serves requests.
 
+    Called by gunicorn in each worker once the application is loaded (``post_worker_init`` in
+    ``gunicorn.conf.py``), not on import: a test run or a command keeps CPython's defaults.
+
     A list request allocates a few thousand container objects (rows, dicts, the response). With
     CPython's default thresholds, a young collection runs every 700 of them, so the objects of a
-    request still in use are traversed several times and survive into the older generation,
-    which is traversed again; a full collection traverses everything the imports left (about
+    request still in use are traversed several times and survive into the older generations,
+    which are traversed again; a full collection traverses everything the imports left (about
     130,000 objects). Here the objects that exist once the application is loaded are moved out
     of the collector's sight (``gc.freeze()``: they live as long as the process), and young
-    collections run every ``YOUNG_THRESHOLD`` allocations, so a request's garbage mostly dies
-    in the young generation. Cyclic garbage is still collected: it waits for at most that many
-    allocations (a few MB).
+    collections run every ``YOUNG_THRESHOLD`` allocations (a few requests), so a request's
+    garbage mostly dies young. The older generations keep CPython's ratios (10 and 10): cyclic
+    garbage that survived a young collection still goes within about a hundred young ones.
     """
     gc.collect()
     gc.freeze()
-    gc.set_threshold(YOUNG_THRESHOLD, 50, 100)
+    gc.set_threshold(YOUNG_THRESHOLD, 10, 10)
 
 
 def application(make):
-    """``make()`` (Django's WSGI or ASGI handler) with the settings checked first, and the
-    garbage collector tuned once it is loaded (``tune_collector``)."""
+    """``make()`` (Django's WSGI or ASGI handler) with the settings checked first."""
     load_settings()
     try:
-        handler = make()
+        return make()
     except ImproperlyConfigured as error:
         configuration_error(error)
-    tune_collector()
-    return handler

@@ -1,10 +1,11 @@
 """Django's request handlers with two middleware chains: one for the API, one for everything else.
 
 The admin's pages need middleware an API request never uses: flash messages, WhiteNoise's static
-files. Each adds its frames and a few microseconds to every request. (``CommonMiddleware`` stays:
-it gives answers their ``Content-Length``, without which gunicorn sends the body in chunks.) Requests under ``API_PATH_PREFIX`` go through
-``API_MIDDLEWARE`` (``MIDDLEWARE`` without ``ADMIN_ONLY_MIDDLEWARE``, in the same order); every
-other request through ``MIDDLEWARE``.
+files. Each adds its frames and a few microseconds to every request. Requests under
+``API_PATH_PREFIX`` go through ``MIDDLEWARE`` without ``ADMIN_ONLY_MIDDLEWARE``
+(``api_middleware()``, in the same order); every other request through ``MIDDLEWARE``.
+(``CommonMiddleware`` stays in both: it gives answers their ``Content-Length``, without which
+gunicorn sends a body in chunks.)
 
 Django keeps one list of each middleware hook a view runs through (``process_view``,
 ``process_exception``, ``process_template_response``) for the whole handler, so a middleware left

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 from django.conf import settings
 from django.db import connections, models, transaction
+from django.db.models import Subquery
 from django.utils import timezone
 from pgvector.django import CosineDistance
 
@@ -66,7 +67,7 @@ def embedding_set(*, row: TenantModel, vector: Sequence[float] | None) -> None:
     type(row).objects.filter(pk=row.pk).update(embedding=vector, last_updated_at=timezone.now())
 
 
-# The search's settings, for its transaction only (SET LOCAL), in one round trip.
+# The search's settings, for its transaction only (as SET LOCAL), in one round trip.
 SEARCH_SETTINGS = (
     "SELECT set_config('hnsw.ef_search', %s, true), "
     "set_config('hnsw.iterative_scan', 'relaxed_order', true), "
@@ -74,22 +75,38 @@ SEARCH_SETTINGS = (
 )
 
 
+ONE_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; "
+
+
+class NoVector(LookupError):
+    """The row searched by has no stored embedding."""
+
+
 def _search(
     alias: str,
     queryset: models.QuerySet,
-    vector: Sequence[float] | models.Expression,
+    vector: Sequence[float] | models.QuerySet,
     k: int,
 ) -> list[TenantModel]:
+    # A transaction of its own gets one snapshot for all its statements: a search by a stored
+    # vector that finds nothing asks, in the same snapshot, whether there was a vector at all.
+    own = not connections[alias].in_atomic_block
     with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
         cursor.execute(
-            SEARCH_SETTINGS,
+            (ONE_SNAPSHOT if own else "") + SEARCH_SETTINGS,
             [str(settings.VECTOR_EF_SEARCH), str(settings.VECTOR_MAX_SCAN_TUPLES)],
         )
+        stored = isinstance(vector, models.QuerySet)
+        target = Subquery(vector) if stored else vector
         rows = list(
             queryset.using(alias)
-            .annotate(distance=CosineDistance("embedding", vector))
+            .annotate(distance=CosineDistance("embedding", target))
             .order_by("distance")[:k]
         )
+        # With no vector to search by, every distance is NULL (and there may be no rows at all).
+        no_distances = all(row.distance is None for row in rows)
+        if stored and no_distances and not vector.using(alias).exists():
+            raise NoVector
     # A zero vector has no direction: its cosine distance to anything is NaN, so it is no one's
     # neighbour; with no vector at all (a subquery that found none) it is NULL.
     rows = [row for row in rows if row.distance is not None and not math.isnan(row.distance)]
@@ -100,16 +117,17 @@ def _search(
 def similar_rows(
     *,
     queryset: models.QuerySet,
-    vector: Sequence[float] | models.Expression,
+    vector: Sequence[float] | models.QuerySet,
     k: int,
 ) -> list[TenantModel]:
     """The ``k`` rows of ``queryset`` nearest to ``vector`` by cosine distance (``.distance`` set).
 
-    ``vector`` may be an expression (a subquery reading a stored embedding: the vector then never
-    travels to the application and back). ``queryset`` must already be scoped to one client and
-    to active rows.
+    ``vector`` may be a queryset of one stored embedding (``.values("embedding")``): the search
+    reads it itself, so the vector never travels to the application and back, and it raises
+    ``NoVector`` when there is none. ``queryset`` must already be scoped to one client and to
+    active rows.
     """
-    if not hasattr(vector, "resolve_expression") and not any(vector):
+    if not isinstance(vector, models.QuerySet) and not any(vector):
         return []
     queryset = queryset.filter(embedding__isnull=False).order_by()
     with ml_session() as alias:

@@ -5,7 +5,7 @@ on every write, ``core.changes``). Its strong ``ETag`` names that version and th
 (with or without ML fields, all fields or ``?fields=``): ``"<id>.<change_xid>"`` and a suffix.
 ``If-None-Match`` on a ``GET`` answers 304 when it names the current ``ETag``
 (``core.middleware.ConditionalGetMiddleware``, which also gives every other ``GET``, list
-pages included, an ``ETag`` from its body: a SHA-1 digest). ``If-Match`` on ``PUT``, ``PATCH``
+pages included, an ``ETag`` from its body: a SHA-256 digest). ``If-Match`` on ``PUT``, ``PATCH``
 and ``DELETE`` is checked on the locked row: a version that is no longer current is a 412, so of
 two editors who read the same version only the first one's change is applied.
 """

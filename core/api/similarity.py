@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-from django.db.models import Subquery
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -20,7 +19,13 @@ from core.api.params import validate_query
 from core.api.schema import ErrorSerializer
 from core.api.serializers import KnownFieldsOnly
 from core.fields import EMBEDDING_DIMENSIONS
-from core.similarity import EmbeddingError, embedding_set, embedding_validate, similar_rows
+from core.similarity import (
+    EmbeddingError,
+    NoVector,
+    embedding_set,
+    embedding_validate,
+    similar_rows,
+)
 
 MAX_SIMILAR = 100
 
@@ -142,20 +147,22 @@ class SimilarityMixin:
         """The nearest items of the caller's client to this one (cosine distance)."""
         limit = validate_query(request, SimilarLimitSerializer)["limit"]
         row = self.get_object()
-        # The stored vector, read by the search itself: it never travels here and back.
+        # The stored vector, read by the search itself (same server, same snapshot).
         stored = (
             type(row)
             .objects.filter(pk=row.pk, embedding__isnull=False)
             .order_by()
             .values("embedding")
         )
-        queryset = self.get_queryset().exclude(pk=row.pk)
-        rows = similar_rows(queryset=queryset, vector=Subquery(stored), k=limit)
-        if not rows and not stored.exists():
+        try:
+            rows = similar_rows(
+                queryset=self.get_queryset().exclude(pk=row.pk), vector=stored, k=limit
+            )
+        except NoVector:
             raise Conflict(
                 f"This item has no embedding: PUT one to {request.path.rsplit('/similar', 1)[0]}"
                 "/embedding first."
-            )
+            ) from None
         return self._similar_response(rows, limit)
 
     @action(detail=False, methods=["post"], url_path="similar", pagination_class=None)

@@ -186,9 +186,18 @@ class TestEmbeddingEndpoints:
 
     def test_similar_without_an_embedding_is_409(self, api, user_a, tenant_a):
         issue = IssueFactory(client=tenant_a)
+        # Other items with vectors: the search runs, and its NULL distances are no answer.
+        IssueFactory(client=tenant_a, embedding=[0.1] * DIM)
         response = api(user_a).get(f"/api/issues/{issue.pk}/similar")
         assert response.status_code == 409
         assert "embedding" in response.json()["detail"]
+
+    def test_similar_with_no_neighbours_is_an_empty_list(self, api, user_a, tenant_a):
+        lonely = IssueFactory(client=tenant_a, embedding=[0.1] * DIM)
+        IssueFactory(client=tenant_a)  # no vector: never a neighbour
+        response = api(user_a).get(f"/api/issues/{lonely.pk}/similar")
+        assert response.status_code == 200
+        assert response.json()["issues"] == [] and response.json()["count"] == 0
 
     def test_similar_limit_is_validated(self, api, user_a, tenant_a):
         issue = IssueFactory(client=tenant_a, embedding=[0.1] * DIM)
