@@ -47,12 +47,12 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, serializers
 from rest_framework.decorators import action
 from rest_framework.fields import SkipField, get_error_detail
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.validators import UniqueValidator
 
 from core.api.exceptions import Conflict
 from core.api.idempotency import idempotent
+from core.api.permissions import looks_at_objects
 from core.api.serializers import TenantRelatedField, unknown_field_message
 from core.api.similarity import EmbeddingInputField
 from core.fields import EMBEDDING_COLUMN
@@ -412,11 +412,7 @@ class BulkUpsert:
             name for name in serializer.fields
             if hasattr(serializer, f"validate_{name}") and not hasattr(BulkRowBase, f"validate_{name}")
         }  # fmt: skip
-        permissions = any(
-            type(permission).has_object_permission is not BasePermission.has_object_permission
-            for permission in self.view.get_permissions()
-        )
-        return bool(methods) or permissions
+        return bool(methods) or looks_at_objects(self.view)
 
     def _keys(self, validator: RowValidator) -> set[tuple]:
         """Each row's natural key, checked by the key fields; a key given twice is an error."""

@@ -5,6 +5,15 @@ from __future__ import annotations
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 
+def looks_at_objects(view) -> bool:
+    """Whether one of the view's permissions decides by the object (``has_object_permission``):
+    then a row must be loaded and shown to it before anything is done with it."""
+    return any(
+        type(permission).has_object_permission is not BasePermission.has_object_permission
+        for permission in view.get_permissions()
+    )
+
+
 class RolePermission(BasePermission):
     """Authenticated members of a client; viewers may only read.
 

@@ -124,6 +124,16 @@ class RowPlan:
     columns: tuple[str, ...]
     converters: tuple[tuple[int, Converter], ...]
 
+    def item(self, instance: models.Model) -> dict:
+        """The output of one model instance, as ``fetch`` builds it from a row."""
+        values = [getattr(instance, column) for column in self.columns]
+        item = dict(zip(self.names, values, strict=True))
+        for position, convert in self.converters:
+            value = values[position]
+            if value is not None:
+                item[self.names[position]] = convert(value)
+        return item
+
     def only(self, names: tuple[str, ...]) -> RowPlan:
         """The plan of some of the fields (``?fields=``): only their columns are read."""
         return _narrowed(self, names)

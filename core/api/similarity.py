@@ -16,6 +16,8 @@ from rest_framework.response import Response
 from core.api.exceptions import Conflict
 from core.api.grammar import QueryIntegerField, StrictIntegerField
 from core.api.params import validate_query
+from core.api.permissions import looks_at_objects
+from core.api.rows import row_plan
 from core.api.schema import ErrorSerializer
 from core.api.serializers import KnownFieldsOnly
 from core.fields import EMBEDDING_DIMENSIONS
@@ -117,11 +119,19 @@ class SimilarityMixin:
         )(cls)
 
     def _similar_response(self, rows, limit: int) -> Response:
-        for row in rows:
-            row.similarity = 1.0 - row.distance
-        data = self.similar_item_serializer(
-            rows, many=True, context=self.get_serializer_context()
-        ).data
+        plan = row_plan(type(self).serializer_class, self.scope.include_ml_fields)
+        if plan is not None:
+            # As for lists (core.api.rows): the item from its columns, without the serializer.
+            data = [
+                plan.item(row) | {"distance": row.distance, "similarity": 1.0 - row.distance}
+                for row in rows
+            ]
+        else:
+            for row in rows:
+                row.similarity = 1.0 - row.distance
+            data = self.similar_item_serializer(
+                rows, many=True, context=self.get_serializer_context()
+            ).data
         return Response({self.list_key: data, "count": len(data), "limit": limit})
 
     @extend_schema(
@@ -146,19 +156,16 @@ class SimilarityMixin:
     def similar(self, request, pk=None):
         """The nearest items of the caller's client to this one (cosine distance)."""
         limit = validate_query(request, SimilarLimitSerializer)["limit"]
-        row = self.get_object()
-        # The stored vector, read by the search itself (same server, same snapshot).
-        stored = (
-            type(row)
-            .objects.filter(pk=row.pk, embedding__isnull=False)
-            .order_by()
-            .values("embedding")
-        )
+        if looks_at_objects(self):
+            pk = self.get_object().pk  # the permission sees the row first
+        scoped = self.get_queryset()
+        # The stored vector (of a row the caller may see), read by the search itself: same
+        # server, same snapshot, and no query of its own.
+        stored = scoped.filter(pk=pk, embedding__isnull=False).order_by().values("embedding")
         try:
-            rows = similar_rows(
-                queryset=self.get_queryset().exclude(pk=row.pk), vector=stored, k=limit
-            )
+            rows = similar_rows(queryset=scoped.exclude(pk=pk), vector=stored, k=limit)
         except NoVector:
+            self.get_object()  # 404 when the row is not the caller's to see
             raise Conflict(
                 f"This item has no embedding: PUT one to {request.path.rsplit('/similar', 1)[0]}"
                 "/embedding first."

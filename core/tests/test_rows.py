@@ -77,6 +77,21 @@ def test_fast_path_output_equals_serializer_output(
     assert [list(item) for item in fast] == [list(item) for item in slow]
 
 
+@pytest.mark.parametrize("ml_fields", [False, True])
+@pytest.mark.parametrize(("serializer_class", "model", "factory"), CASES)
+def test_an_instance_gives_the_serializer_output_too(
+    tenant_a, serializer_class, model, factory, ml_fields
+):
+    """``RowPlan.item``: what /similar answers with, from the model instances of its search."""
+    ids = rows_with_every_kind_of_value(factory, tenant_a)
+    rows = list(model.objects.filter(pk__in=ids).order_by("id"))
+    fast = [row_plan(serializer_class, ml_fields).item(row) for row in rows]
+    context = {"include_ml_fields": ml_fields, "client_id": tenant_a.pk}
+    slow = serializer_class(rows, many=True, context=context).data
+    assert OrjsonRenderer().render(fast) == OrjsonRenderer().render(slow)
+    assert [list(item) for item in fast] == [list(item) for item in slow]
+
+
 def test_fast_path_reads_in_binary_and_logs_its_query(tenant_a):
     IssueFactory(client=tenant_a, embedding=[0.25] * 1536)
     plan = row_plan(IssueSerializer, True)

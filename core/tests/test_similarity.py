@@ -192,6 +192,16 @@ class TestEmbeddingEndpoints:
         assert response.status_code == 409
         assert "embedding" in response.json()["detail"]
 
+    def test_similar_of_a_row_that_is_not_the_callers_is_404(self, api, user_a, tenant_a, tenant_b):
+        # The caller's rows have vectors: a search by another client's vector would find them.
+        IssueFactory(client=tenant_a, embedding=[0.1] * DIM)
+        theirs = IssueFactory(client=tenant_b, embedding=[0.1] * DIM)
+        gone = IssueFactory(client=tenant_a, embedding=[0.1] * DIM, active=False)
+        for row_id in (theirs.pk, gone.pk, 10**17):
+            response = api(user_a).get(f"/api/issues/{row_id}/similar")
+            assert response.status_code == 404, row_id
+            assert "issues" not in response.json()
+
     def test_similar_with_no_neighbours_is_an_empty_list(self, api, user_a, tenant_a):
         lonely = IssueFactory(client=tenant_a, embedding=[0.1] * DIM)
         IssueFactory(client=tenant_a)  # no vector: never a neighbour
