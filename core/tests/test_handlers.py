@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import hashlib
 import os
@@ -17,7 +18,7 @@ from django.urls import path
 from django.utils.http import quote_etag
 
 from bench.timing import wsgi_get
-from core.handlers import ApiWSGIHandler, api_middleware
+from core.handlers import ApiASGIHandler, ApiWSGIHandler, api_middleware
 from core.testing import wait_for_standby
 from issues.tests.factories import IssueFactory
 from users.models import ApiToken
@@ -160,3 +161,36 @@ def test_a_list_page_leaves_no_cyclic_garbage_behind(admin_a, tenant_a):
         gc.garbage.clear()
     assert status == 200 and b"summary" in body and unchanged == 304
     assert items == [] and responses == []
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_the_asgi_handler_picks_the_chain_by_path_too():
+    handler = ApiASGIHandler()
+
+    async def get(path: str) -> bytes:
+        sent, requests, done = [], [], asyncio.Event()
+
+        async def receive():
+            if not requests:
+                requests.append(path)
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await done.wait()  # the client goes once it has the whole answer
+            return {"type": "http.disconnect"}
+
+        async def send(message):
+            sent.append(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                done.set()
+
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+            "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+            "headers": [(b"host", b"testserver")], "client": ("127.0.0.1", 1),
+            "server": ("testserver", 80),
+        }  # fmt: skip
+        await handler(scope, receive, send)
+        assert sent[0]["status"] == 200, sent[0]
+        return b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+
+    assert b'"messages":false' in asyncio.run(get("/api/probe")).replace(b" ", b"")
+    assert b'"messages":true' in asyncio.run(get("/probe")).replace(b" ", b"")
