@@ -223,7 +223,7 @@ def list_page(ctx: Context) -> list[Row]:
             4,
             at_most=False,
             detail=f"{len(whole) / 1e3:.0f} kB plain, {len(whole_packed) / 1e3:.0f} kB gzip "
-            "(level 1)",
+            "(ISA-L, level 1)",
         )
     )
     # Last: the baseline's heavy requests leave the process in a state the others should not
