@@ -3,9 +3,9 @@
 
 A sample is attributed leaf first: the innermost frame that belongs to a category names it (a
 cache read made by authentication counts as cache). Samples with no such frame count as the
-view's framework code (Django REST framework, the view), the middleware, Django's request
-handling, or the server (gunicorn: accepting, parsing, writing), by the outermost of those it is
-in. Samples are CPU time (py-spy leaves out threads that wait), so the shares are of the CPU a
+view's framework code (Django REST framework, the view) when the view is on their stack, else as
+the middleware, else as Django's request handling, else as the server (gunicorn: accepting,
+parsing, writing). Samples are CPU time (py-spy leaves out threads that wait), so the shares are of the CPU a
 worker spends; the figures are per request.
 """
 
@@ -89,7 +89,6 @@ class Profile:
 
     per_request_ms: dict[str, float]
     samples: int
-    requests: int
 
     @property
     def total_ms(self) -> float:
@@ -127,4 +126,4 @@ def record(worker_pids: list[int], seconds: int, load) -> tuple[Profile, object]
     per_request = {
         name: count / RATE * 1000 / result.requests for name, count in counts.most_common()
     }
-    return Profile(per_request, samples, result.requests), result
+    return Profile(per_request, samples), result

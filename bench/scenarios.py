@@ -9,7 +9,6 @@ caches and connections and are not counted.
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import time
 from collections.abc import Iterator
@@ -308,17 +307,21 @@ def request_profile(ctx: Context) -> list[Row]:
 
 
 @contextlib.contextmanager
-def _warm_server(ctx: Context, variants: dict, **environment: str) -> Iterator[list[int]]:
-    """A fresh gunicorn warmed with just these variants.
+def _warm_server(
+    ctx: Context, variants: dict[str, tuple[str, dict, str | None]], **environment: str
+) -> Iterator[list[int]]:
+    """A fresh gunicorn warmed with just these variants (path, query, token of each); the block
+    gets its workers' pids.
 
     Fresh workers serve their first requests cold (imports, connections, the interpreter's
     specialisation), and whatever else a worker served before (the plain-DRF baseline's heavy
     requests) would weigh on a comparison it is not part of.
     """
-    with gunicorn(ctx.settings.port, **environment) as workers:
+    port = ctx.settings.port
+    with gunicorn(port, **environment) as workers:
         for _ in range(LIST_WARMUP_ROUNDS):
-            for run in variants.values():
-                run()
+            for path, query, token in variants.values():
+                http_get(port, path, query, token)
         yield workers
 
 
@@ -586,8 +589,7 @@ def throughput(ctx: Context) -> list[Row]:
     log.touch()
     offset = log.stat().st_size
     series = Series()
-    warm = {name: functools.partial(http_get, port, *args) for name, args in variants.items()}
-    with _warm_server(ctx, warm) as workers:
+    with _warm_server(ctx, variants) as workers:
         _rounds(ctx, port, variants, series)
         step("measuring: a profile under load (py-spy, concurrency 8)")
         seconds = max(4, round(ctx.settings.load_seconds * 2))
@@ -602,10 +604,7 @@ def throughput(ctx: Context) -> list[Row]:
     redis.start()
     try:
         redis_variants = {"ours, Redis": variants["ours"], "floor, Redis": variants["floor"]}
-        warm = {
-            name: functools.partial(http_get, port, *args) for name, args in redis_variants.items()
-        }
-        with _warm_server(ctx, warm, CACHE_URL=redis.url):
+        with _warm_server(ctx, redis_variants, CACHE_URL=redis.url):
             _rounds(ctx, port, redis_variants, series)
     finally:
         redis.stop()

@@ -73,8 +73,6 @@ SEARCH_SETTINGS = (
     "set_config('hnsw.iterative_scan', 'relaxed_order', true), "
     "set_config('hnsw.max_scan_tuples', %s, true)"
 )
-
-
 ONE_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; "
 
 
@@ -104,8 +102,11 @@ def _search(
             .order_by("distance")[:k]
         )
         # With no vector to search by, every distance is NULL (and there may be no rows at all).
-        no_distances = all(row.distance is None for row in rows)
-        if stored and no_distances and not vector.using(alias).exists():
+        if (
+            stored
+            and all(row.distance is None for row in rows)
+            and not vector.using(alias).exists()
+        ):
             raise NoVector
     # A zero vector has no direction: its cosine distance to anything is NaN, so it is no one's
     # neighbour; with no vector at all (a subquery that found none) it is NULL.
