@@ -25,6 +25,7 @@ from django.urls import Resolver404, resolve
 from pgvector.psycopg import register_vector
 
 from bench.floor import IssueFloor, connection_params
+from bench.guarded import GuardedFloor
 from bench.loadgen import LoadResult, http_get, run_load
 from bench.progress import step
 from bench.server import gunicorn
@@ -44,6 +45,8 @@ from users.models import ApiToken, User
 ISSUES = "/api/issues"
 BASELINE = "/bench/baseline/issues"
 FLOOR = "/bench/floor/issues"
+GUARDED = "/bench/guarded/issues"
+GUARANTEES = "guarantees alone"
 
 
 @dataclass
@@ -62,11 +65,13 @@ class Row:
 
 @dataclass
 class Context:
-    """What the measurements share: the application, the floor, a token per client size."""
+    """What the measurements share: the application, the floor (and with the guarantees), a
+    token per client size."""
 
     settings: Settings
     application: WSGIHandler
     floor: IssueFloor
+    guarded: GuardedFloor
     clients: dict[str, int]
     tokens: dict[str, str]
 
@@ -116,7 +121,7 @@ def prepare(settings_: Settings) -> Context:
     # chains, the garbage collector tuned.
     application = startup.application(handlers.get_wsgi_application)
     startup.tune_collector()
-    return Context(settings_, application, IssueFloor(), clients, tokens)
+    return Context(settings_, application, IssueFloor(), GuardedFloor(), clients, tokens)
 
 
 # The list measures take a few milliseconds and their ratios sit near targets: more runs.
@@ -155,6 +160,7 @@ def list_page(ctx: Context) -> list[Row]:
             detail=f"ours {t['ours']:.2f} ms, floor {t['floor']:.2f} ms ({identical} body)",
         )
     ]
+    rows.append(_guarantees_alone(ctx, ours))
     step("measuring: list page with ML fields in-process")
     ml = {"limit": 100, "include_ml_fields": "true"}
     ours_ml = ctx.get(ISSUES, ml)
@@ -323,6 +329,28 @@ def _warm_server(
             for path, query, token in variants.values():
                 http_get(port, path, query, token)
         yield workers
+
+
+def _guarantees_alone(ctx: Context, ours: bytes) -> Row:
+    """(a) the floor with the guarantees' own calls and no framework (``bench.guarded``): how
+    close to the floor a list served outside Django and DRF could come."""
+    step("measuring: the floor with the guarantees alone, in-process")
+    big, authorization = ctx.clients["big"], f"Bearer {ctx.tokens['big']}"
+    if ctx.guarded.page(authorization)[0] != ours:
+        raise RuntimeError("the guarded floor's body differs from the endpoint's")
+    t = ctx.list_times(
+        {
+            "guarded": lambda: ctx.guarded.page(authorization),
+            "floor": lambda: ctx.floor.page(big, 100),
+        }
+    )
+    return Row(
+        "(a) list, in-process: the guarantees alone / floor",
+        f"{t['guarded'] / t['floor']:.2f}x",
+        detail=f"guarantees alone {t['guarded']:.2f} ms, floor {t['floor']:.2f} ms: no "
+        "framework, the project's token, pin, rate-limit, routed page, ETag, metrics and log "
+        "calls (bench/guarded.py); a lower bound for a list served outside Django and DRF",
+    )
 
 
 def first_page_growth(ctx: Context) -> list[Row]:
@@ -584,6 +612,7 @@ def throughput(ctx: Context) -> list[Row]:
         "ours": (ISSUES, page, token),
         "floor": (FLOOR, {"client_id": big, **page}, None),
         "plain DRF": (BASELINE, page, token),
+        GUARANTEES: (GUARDED, page, token),
     }
     log = Path(os.environ["BENCH_LOG"])
     log.touch()
@@ -618,7 +647,9 @@ def _throughput_rows(ctx, series: Series, sampled, during, logged: int, served: 
     targets = {1: 1.3, 8: 1.5}
     for concurrency in ctx.settings.concurrency:
         ratio = series.median("floor", concurrency) / series.median("ours", concurrency)
-        detail = "; ".join(series.describe(v, concurrency) for v in ("ours", "floor", "plain DRF"))
+        detail = "; ".join(
+            series.describe(v, concurrency) for v in ("ours", "floor", "plain DRF", GUARANTEES)
+        )
         measure = f"(f) list of 100, HTTP, concurrency {concurrency}: floor / ours req/s"
         if concurrency in targets:
             rows.append(
@@ -650,6 +681,17 @@ def _throughput_rows(ctx, series: Series, sampled, during, logged: int, served: 
                 + "; ".join(
                     series.describe(v, concurrency) for v in ("ours, Redis", "floor, Redis")
                 ),
+            )
+        )
+    for concurrency in ctx.settings.concurrency:
+        guarded = series.median(GUARANTEES, concurrency)
+        rows.append(
+            Row(
+                f"(f) list of 100, HTTP, concurrency {concurrency}: floor / guarantees alone req/s",
+                f"{series.median('floor', concurrency) / guarded:.2f}x",
+                detail=f"the floor with the guarantees' own calls, no framework "
+                f"(bench/guarded.py); guarantees alone / ours "
+                f"{guarded / series.median('ours', concurrency):.2f}x",
             )
         )
     parts = "; ".join(
