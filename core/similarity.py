@@ -15,11 +15,15 @@ from collections.abc import Sequence
 
 import numpy as np
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connections, models, transaction
 from django.db.models import Subquery
 from django.utils import timezone
+from pgvector import Vector
 from pgvector.django import CosineDistance
 
+from core.db.binary_reads import binary_cursor
+from core.db.query_shape import select_sql
 from core.db.router import ml_session
 from core.fields import EMBEDDING_DIMENSIONS
 from core.models import TenantModel
@@ -85,34 +89,75 @@ def _search(
     queryset: models.QuerySet,
     vector: Sequence[float] | models.QuerySet,
     k: int,
-) -> list[TenantModel]:
+    columns: Sequence[str] | None,
+) -> list:
     # A transaction of its own gets one snapshot for all its statements: a search by a stored
     # vector that finds nothing asks, in the same snapshot, whether there was a vector at all.
     own = not connections[alias].in_atomic_block
+    stored = isinstance(vector, models.QuerySet)
     with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
         cursor.execute(
             (ONE_SNAPSHOT if own else "") + SEARCH_SETTINGS,
             [str(settings.VECTOR_EF_SEARCH), str(settings.VECTOR_MAX_SCAN_TUPLES)],
         )
-        stored = isinstance(vector, models.QuerySet)
-        target = Subquery(vector) if stored else vector
-        rows = list(
-            queryset.using(alias)
-            .annotate(distance=CosineDistance("embedding", target))
-            .order_by("distance")[:k]
-        )
+        if columns is None:
+            target = Subquery(vector) if stored else vector
+            found = list(
+                queryset.using(alias)
+                .annotate(distance=CosineDistance("embedding", target))
+                .order_by("distance")[:k]
+            )
+            distances = [row.distance for row in found]
+        else:
+            found = _nearest_values(alias, queryset, vector, k, columns)
+            distances = [row[-1] for row in found]
         # With no vector to search by, every distance is NULL (and there may be no rows at all).
-        if (
-            stored
-            and all(row.distance is None for row in rows)
-            and not vector.using(alias).exists()
-        ):
+        if stored and all(d is None for d in distances) and not vector.using(alias).exists():
             raise NoVector
     # A zero vector has no direction: its cosine distance to anything is NaN, so it is no one's
     # neighbour; with no vector at all (a subquery that found none) it is NULL.
-    rows = [row for row in rows if row.distance is not None and not math.isnan(row.distance)]
-    rows.sort(key=lambda row: (row.distance, row.pk))
-    return rows
+    pk = None if columns is None else list(columns).index(queryset.model._meta.pk.attname)
+    nearest = sorted(
+        (
+            (distance, row.pk if pk is None else row[pk], row)
+            for distance, row in zip(distances, found, strict=True)
+            if distance is not None and not math.isnan(distance)
+        ),
+        key=lambda entry: entry[:2],
+    )
+    return [row for _, _, row in nearest]
+
+
+def _nearest_values(
+    alias: str,
+    queryset: models.QuerySet,
+    vector: Sequence[float] | models.QuerySet,
+    k: int,
+    columns: Sequence[str],
+) -> list[tuple]:
+    """The search as one statement, compiled without the ORM's full compiler (``select_sql``),
+    its rows read in binary: ``columns``, then the distance."""
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    meta = queryset.model._meta
+    embedding = f"{quote(meta.db_table)}.{quote(meta.get_field('embedding').column)}"
+    try:
+        if isinstance(vector, models.QuerySet):
+            # The stored vector, read by the statement itself (a subquery on the same table
+            # names its own columns: the inner table is the nearer one).
+            target, target_params = select_sql(vector, ["embedding"], alias)
+            distance = (f"{embedding} <=> ({target})", target_params)
+        else:
+            # As text (a hashable parameter, which Django's full compilation needs).
+            distance = (f"{embedding} <=> %s::vector", [Vector(vector).to_text()])
+        sql, params = select_sql(
+            queryset.using(alias)[:k], columns, alias, extra=distance, order_by_extra=True
+        )
+    except EmptyResultSet:
+        return []
+    with binary_cursor(connection) as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def similar_rows(
@@ -128,10 +173,27 @@ def similar_rows(
     ``NoVector`` when there is none. ``queryset`` must already be scoped to one client and to
     active rows.
     """
+    return _similar(queryset, vector, k, None)
+
+
+def similar_values(
+    *,
+    queryset: models.QuerySet,
+    vector: Sequence[float] | models.QuerySet,
+    k: int,
+    columns: Sequence[str],
+) -> list[tuple]:
+    """``similar_rows()`` as rows of values: ``columns`` (attnames; the primary key among them)
+    and the distance last, in the same order, with no model instances.
+    """
+    return _similar(queryset, vector, k, columns)
+
+
+def _similar(queryset, vector, k: int, columns: Sequence[str] | None) -> list:
     if not isinstance(vector, models.QuerySet) and not any(vector):
         return []
     queryset = queryset.filter(embedding__isnull=False).order_by()
     with ml_session() as alias:
         # A standby that fails under the search is given up on, and the request re-run
         # elsewhere (core.db.failover).
-        return _search(alias, queryset, vector, k)
+        return _search(alias, queryset, vector, k, columns)

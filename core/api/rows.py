@@ -124,15 +124,19 @@ class RowPlan:
     columns: tuple[str, ...]
     converters: tuple[tuple[int, Converter], ...]
 
-    def item(self, instance: models.Model) -> dict:
-        """The output of one model instance, as ``fetch`` builds it from a row."""
-        values = [getattr(instance, column) for column in self.columns]
-        item = dict(zip(self.names, values, strict=True))
-        for position, convert in self.converters:
-            value = values[position]
-            if value is not None:
-                item[self.names[position]] = convert(value)
-        return item
+    def items(self, rows: Sequence[Sequence], *, trim: bool = True) -> list[dict]:
+        """The output of rows that begin with the plan's ``columns`` (``trim``: and go on)."""
+        names = self.names
+        width = len(names)
+        items = []
+        for row in rows:
+            item = dict(zip(names, row[:width] if trim else row, strict=True))
+            for position, convert in self.converters:
+                value = row[position]
+                if value is not None:
+                    item[names[position]] = convert(value)
+            items.append(item)
+        return items
 
     def only(self, names: tuple[str, ...]) -> RowPlan:
         """The plan of some of the fields (``?fields=``): only their columns are read."""
@@ -160,17 +164,7 @@ class RowPlan:
         with binary_cursor(connections[alias]) as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
-        names = self.names
-        width = len(names)
-        trim = len(columns) != width or total is not None
-        items = []
-        for row in rows:
-            item = dict(zip(names, row[:width] if trim else row, strict=True))
-            for position, convert in self.converters:
-                value = row[position]
-                if value is not None:
-                    item[names[position]] = convert(value)
-            items.append(item)
+        items = self.items(rows, trim=len(columns) != len(self.names) or total is not None)
         positions = [columns.index(column) for column in key_columns]
         keys = [tuple(row[p] for p in positions) for row in rows] if positions else []
         found_total = rows[0][len(columns)] if total is not None and rows else None

@@ -27,6 +27,7 @@ from core.similarity import (
     embedding_set,
     embedding_validate,
     similar_rows,
+    similar_values,
 )
 
 MAX_SIMILAR = 100
@@ -118,20 +119,25 @@ class SimilarityMixin:
             ),
         )(cls)
 
-    def _similar_response(self, rows, limit: int) -> Response:
+    def _nearest(self, queryset, vector, limit: int) -> Response:
+        """The answer of a search: the ``limit`` rows of ``queryset`` nearest to ``vector``."""
         plan = row_plan(type(self).serializer_class, self.scope.include_ml_fields)
-        if plan is not None:
-            # As for lists (core.api.rows): the item from its columns, without the serializer.
-            data = [
-                plan.item(row) | {"distance": row.distance, "similarity": 1.0 - row.distance}
-                for row in rows
-            ]
-        else:
+        if plan is None:
+            rows = similar_rows(queryset=queryset, vector=vector, k=limit)
             for row in rows:
                 row.similarity = 1.0 - row.distance
             data = self.similar_item_serializer(
                 rows, many=True, context=self.get_serializer_context()
             ).data
+        else:
+            # As for lists (core.api.rows): the items from their columns, read in binary.
+            pk = queryset.model._meta.pk.attname
+            columns = plan.columns if pk in plan.columns else (*plan.columns, pk)
+            found = similar_values(queryset=queryset, vector=vector, k=limit, columns=columns)
+            data = [
+                item | {"distance": row[-1], "similarity": 1.0 - row[-1]}
+                for item, row in zip(plan.items(found), found, strict=True)
+            ]
         return Response({self.list_key: data, "count": len(data), "limit": limit})
 
     @extend_schema(
@@ -163,14 +169,13 @@ class SimilarityMixin:
         # server, same snapshot, and no query of its own.
         stored = scoped.filter(pk=pk, embedding__isnull=False).order_by().values("embedding")
         try:
-            rows = similar_rows(queryset=scoped.exclude(pk=pk), vector=stored, k=limit)
+            return self._nearest(scoped.exclude(pk=pk), stored, limit)
         except NoVector:
             self.get_object()  # 404 when the row is not the caller's to see
             raise Conflict(
                 f"This item has no embedding: PUT one to {request.path.rsplit('/similar', 1)[0]}"
                 "/embedding first."
             ) from None
-        return self._similar_response(rows, limit)
 
     @action(detail=False, methods=["post"], url_path="similar", pagination_class=None)
     def similar_search(self, request):
@@ -178,9 +183,6 @@ class SimilarityMixin:
         body = SimilarSearchSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         queryset = self.filter_queryset(self.get_queryset())
-        rows = similar_rows(
-            queryset=queryset,
-            vector=body.validated_data["embedding"],
-            k=body.validated_data["limit"],
+        return self._nearest(
+            queryset, body.validated_data["embedding"], body.validated_data["limit"]
         )
-        return self._similar_response(rows, body.validated_data["limit"])

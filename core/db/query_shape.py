@@ -27,6 +27,8 @@ from django.db.models.sql.where import AND
 
 # SQL and its parameters.
 SqlExpression = tuple[str, Sequence[object]]
+# The name ``select_sql`` gives its extra expression when Django compiles the query in full.
+EXTRA = "_select_sql_extra"
 
 
 def ordering_terms(queryset: models.QuerySet) -> tuple:
@@ -123,10 +125,14 @@ def select_sql(
     alias: str,
     *,
     extra: SqlExpression | None = None,
+    order_by_extra: bool = False,
 ) -> tuple[str, tuple]:
     """The SQL of ``queryset.values_list(*columns)`` (and the ``extra`` expression after them).
 
-    Raises EmptyResultSet when the query can have no rows.
+    With ``order_by_extra``, the rows are ordered by ``extra`` instead (ascending; descending
+    after ``reverse()``, as the ORM orders): ``queryset`` must have no ordering of its own
+    (``order_by()``). Raises EmptyResultSet when the query can
+    have no rows.
 
     Compiling a ``values_list`` builds a join path and an expression per selected column, which
     costs more than running a page query. For the queries lists run (one table, a WHERE, an
@@ -136,9 +142,19 @@ def select_sql(
     """
     query = queryset.query
     ordering = local_ordering(query) if one_table_shape(query) else None
+    if order_by_extra and (extra is None or ordering or query.order_by):
+        raise ValueError("order_by_extra needs an extra expression and no ordering of its own")
     if ordering is None:
         if extra is not None:
-            columns = [*columns, RawSQL(*extra, output_field=models.BigIntegerField())]
+            expression = RawSQL(*extra, output_field=models.BigIntegerField())
+            if order_by_extra:
+                # Ordered, then windowed as before (a sliced queryset cannot be reordered).
+                low, high = query.low_mark, query.high_mark
+                unsliced = queryset.all()
+                unsliced.query.clear_limits()
+                queryset = unsliced.annotate(**{EXTRA: expression}).order_by(EXTRA)[low:high]
+                expression = EXTRA
+            columns = [*columns, expression]
         values = queryset.values_list(*columns)
         return values.query.get_compiler(using=alias).as_sql()
     connection = connections[alias]
@@ -158,7 +174,10 @@ def select_sql(
         params.extend(where_params)
     except FullResultSet:
         pass
-    if ordering:
+    if order_by_extra:
+        # By position: the expression itself, as the planner sees it (an index may serve it).
+        parts += ["ORDER BY", str(len(selected)) + ("" if query.standard_ordering else " DESC")]
+    elif ordering:
         terms = (f"{table}.{quote(c)} {'DESC' if desc else 'ASC'}" for c, desc in ordering)
         parts += ["ORDER BY", ", ".join(terms)]
     if query.is_sliced:

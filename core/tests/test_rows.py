@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import F, Q
+from django.db.models import F, FloatField, Q
+from django.db.models.functions import Coalesce
 from django.test.utils import CaptureQueriesContext
 from rest_framework.renderers import JSONRenderer
 
@@ -16,6 +17,7 @@ from core.api.renderers import OrjsonRenderer
 from core.api.rows import row_plan
 from core.counts import counter_sql
 from core.db.query_shape import select_sql, single_table
+from core.similarity import similar_rows, similar_values
 from issues.models import Issue
 from issues.serializers import IssueSerializer
 from issues.tests.factories import IssueFactory
@@ -77,19 +79,46 @@ def test_fast_path_output_equals_serializer_output(
     assert [list(item) for item in fast] == [list(item) for item in slow]
 
 
+SEARCHED = [
+    (IssueSerializer, Issue, IssueFactory),
+    (PullRequestSerializer, PullRequest, PullRequestFactory),
+]
+
+
 @pytest.mark.parametrize("ml_fields", [False, True])
-@pytest.mark.parametrize(("serializer_class", "model", "factory"), CASES)
-def test_an_instance_gives_the_serializer_output_too(
+@pytest.mark.parametrize(("serializer_class", "model", "factory"), SEARCHED)
+def test_a_search_gives_the_serializer_output_too(
     tenant_a, serializer_class, model, factory, ml_fields
 ):
-    """``RowPlan.item``: what /similar answers with, from the model instances of its search."""
+    """What /similar answers with: the search's values through the plan, as the serializer
+    gives the model instances of the ORM's search, in the same order, at the same distances."""
+    rng = np.random.default_rng(5)
     ids = rows_with_every_kind_of_value(factory, tenant_a)
-    rows = list(model.objects.filter(pk__in=ids).order_by("id"))
-    fast = [row_plan(serializer_class, ml_fields).item(row) for row in rows]
+    ids += [factory(client=tenant_a, embedding=rng.normal(size=1536)).pk for _ in range(4)]
+    queryset = model.objects.filter(client=tenant_a, active=True)
+    query = rng.normal(size=1536).tolist()
+    plan = row_plan(serializer_class, ml_fields)
+    columns = plan.columns if "id" in plan.columns else (*plan.columns, "id")
+    found = similar_values(queryset=queryset, vector=query, k=10, columns=columns)
+    rows = similar_rows(queryset=queryset, vector=query, k=10)
+    assert len(found) == len(rows) == 5  # the row without a vector is no one's neighbour
     context = {"include_ml_fields": ml_fields, "client_id": tenant_a.pk}
     slow = serializer_class(rows, many=True, context=context).data
+    fast = plan.items(found)
     assert OrjsonRenderer().render(fast) == OrjsonRenderer().render(slow)
-    assert [list(item) for item in fast] == [list(item) for item in slow]
+    assert [row[-1] for row in found] == [row.distance for row in rows]
+    # A queryset Django compiles in full (a join) searches alike.
+    joined = queryset.filter(client__name=tenant_a.name)
+    in_full = similar_values(queryset=joined, vector=query, k=3, columns=columns)
+    assert OrjsonRenderer().render(plan.items(in_full)) == OrjsonRenderer().render(fast[:3])
+    assert [row[-1] for row in in_full] == [row[-1] for row in found[:3]]
+    # By a stored vector too (read by the statement itself), the row itself left out.
+    stored = queryset.filter(pk=ids[0]).values("embedding")
+    others = queryset.exclude(pk=ids[0])
+    by_row = similar_values(queryset=others, vector=stored, k=10, columns=columns)
+    by_instances = similar_rows(queryset=others, vector=stored, k=10)
+    assert [row[columns.index("id")] for row in by_row] == [row.pk for row in by_instances]
+    assert [row[-1] for row in by_row] == [row.distance for row in by_instances]
 
 
 def test_fast_path_reads_in_binary_and_logs_its_query(tenant_a):
@@ -160,6 +189,7 @@ def test_page_sql_selects_what_values_list_selects(tenant_a, tenant_b):
     }
     compiled = {
         "join": ordered.filter(project__key="PLAT"),
+        "join, a window": ordered.filter(project__key="PLAT")[1:4],
         "annotated": ordered.annotate(twice=F("story_points") * 2),
         "distinct": ordered.distinct(),
         "ordering by a related field": mine.order_by("project__key", "id"),
@@ -176,6 +206,28 @@ def test_page_sql_selects_what_values_list_selects(tenant_a, tenant_b):
         extra = ("%s::int + 1", (41,))
         with_extra = rows_of(select_sql(queryset, columns, "default", extra=extra), "default")
         assert with_extra == [(*row, 42) for row in expected], name
+        # Ordered by the extra expression instead of its own ordering, the window kept.
+        if name in ("random ordering", "distinct"):
+            continue  # (distinct: DISTINCT needs ORDER BY terms in the select list)
+        query = queryset.query
+        window = slice(query.low_mark, query.high_mark)
+        unordered = queryset.all()
+        unordered.query.clear_limits()
+        unordered = unordered.order_by()
+        by_points = ("coalesce(%s - story_points, 0)", (100,))
+        sql = select_sql(
+            unordered[window], columns, "default", extra=by_points, order_by_extra=True
+        )
+        got = rows_of(sql, "default")
+        ranked = unordered.annotate(
+            rank=Coalesce(100 - F("story_points"), 0.0, output_field=FloatField())
+        ).order_by("rank")[window]
+        assert [row[-1] for row in got] == [
+            float(r) for r in ranked.values_list("rank", flat=True)
+        ], name
+        assert sorted(row[:-1] for row in got) == sorted(ranked.values_list(*columns)), name
+    with pytest.raises(ValueError, match="order_by_extra"):
+        select_sql(mine.order_by("id"), columns, "default", extra=extra, order_by_extra=True)
     with pytest.raises(EmptyResultSet):
         select_sql(mine.none(), columns, "default")
 
