@@ -135,10 +135,28 @@ def _nearest_values(
     k: int,
     columns: Sequence[str],
 ) -> list[tuple]:
-    """The search as one statement, compiled without the ORM's full compiler (``select_sql``),
-    its rows read in binary: ``columns``, then the distance."""
-    connection = connections[alias]
-    quote = connection.ops.quote_name
+    """The search's rows, read in binary: ``columns``, then the distance."""
+    statement = nearest_sql(alias, queryset, vector, k, columns)
+    if statement is None:
+        return []
+    with binary_cursor(connections[alias]) as cursor:
+        cursor.execute(*statement)
+        return cursor.fetchall()
+
+
+def nearest_sql(
+    alias: str,
+    queryset: models.QuerySet,
+    vector: Sequence[float] | models.QuerySet,
+    k: int,
+    columns: Sequence[str],
+) -> tuple[str, tuple] | None:
+    """The search as one statement (None when ``queryset`` can have no rows), compiled without
+    the ORM's full compiler when its shape allows (``select_sql``), ordered by the distance
+    (which the HNSW index serves): ``columns``, then the distance. ``queryset`` must have no
+    ordering (``order_by()``).
+    """
+    quote = connections[alias].ops.quote_name
     meta = queryset.model._meta
     embedding = f"{quote(meta.db_table)}.{quote(meta.get_field('embedding').column)}"
     try:
@@ -150,14 +168,11 @@ def _nearest_values(
         else:
             # As text (a hashable parameter, which Django's full compilation needs).
             distance = (f"{embedding} <=> %s::vector", [Vector(vector).to_text()])
-        sql, params = select_sql(
+        return select_sql(
             queryset.using(alias)[:k], columns, alias, extra=distance, order_by_extra=True
         )
     except EmptyResultSet:
-        return []
-    with binary_cursor(connection) as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+        return None
 
 
 def similar_rows(

@@ -94,6 +94,15 @@ def local_ordering(query: Query) -> list[tuple[str, bool]] | None:
     return ordering
 
 
+def _ordered(query: Query) -> bool:
+    """Whether ``query`` has an ordering, its own or its model's."""
+    return bool(
+        query.order_by
+        or query.extra_order_by
+        or (query.default_ordering and query.get_meta().ordering)
+    )
+
+
 def one_table_shape(query: Query) -> bool:
     """True when ``query`` reads one table with no grouping, annotations or locks."""
     return (
@@ -141,9 +150,12 @@ def select_sql(
     in full.
     """
     query = queryset.query
+    if order_by_extra and (extra is None or _ordered(query) or query.distinct_fields):
+        raise ValueError(
+            "order_by_extra needs an extra expression, and a query with no ordering of its own "
+            "(order_by()) and no DISTINCT ON"
+        )
     ordering = local_ordering(query) if one_table_shape(query) else None
-    if order_by_extra and (extra is None or ordering or query.order_by):
-        raise ValueError("order_by_extra needs an extra expression and no ordering of its own")
     if ordering is None:
         if extra is not None:
             expression = RawSQL(*extra, output_field=models.BigIntegerField())

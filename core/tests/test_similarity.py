@@ -8,11 +8,13 @@ from django.conf import settings
 from django.db import connections, transaction
 from pgvector.django import CosineDistance
 
+from core.similarity import SEARCH_SETTINGS, nearest_sql
 from core.testing import wait_for_standby
 from core.tests.factories import ClientFactory
 from issues.models import Issue
 from issues.tests.factories import IssueFactory
 from projects.tests.factories import ProjectFactory
+from pullrequests.tests.factories import PullRequestFactory
 from users.tests.factories import UserFactory
 
 DIM = 1536
@@ -81,20 +83,31 @@ def test_search_quality_against_brute_force(api):
     assert len(got) == 10
     assert got == exact_neighbours(small_vectors, small_ids, query, 10)
 
-    # The big client's search is served by the HNSW index, on the ML session of the standby.
+    # The big client's searches, by a vector and by a stored one, as the endpoints run them (and
+    # as the ORM would write them), are served by the HNSW index, on the ML session of the standby.
+    big = Issue.objects.filter(client=clients["big"], active=True)
+    searched = int(ids[0])
+    stored = big.filter(pk=searched, embedding__isnull=False).order_by().values("embedding")
+    candidates = big.exclude(pk=searched).filter(embedding__isnull=False).order_by()
+    statements = [
+        nearest_sql("ml", candidates, query.tolist(), 10, ["id"]),
+        nearest_sql("ml", candidates, stored, 10, ["id", "key"]),
+        big.using("ml")
+        .annotate(distance=CosineDistance("embedding", query.tolist()))
+        .order_by("distance")[:10]
+        .query.sql_with_params(),
+    ]
+    plans = []
     with transaction.atomic(using="ml"), connections["ml"].cursor() as cursor:
-        cursor.execute("SET LOCAL hnsw.ef_search = %s", [settings.VECTOR_EF_SEARCH])
-        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        plan = (
-            Issue.objects.using("ml")
-            .filter(client=clients["big"], active=True)
-            .annotate(distance=CosineDistance("embedding", query.tolist()))
-            .order_by("distance")[:10]
-            .explain()
-        )
+        cursor.execute(SEARCH_SETTINGS, [str(settings.VECTOR_EF_SEARCH), "20000"])
+        for sql, params in statements:
+            cursor.execute(f"EXPLAIN {sql}", params)
+            plans.append("\n".join(row[0] for row in cursor.fetchall()))
         cursor.execute("SELECT pg_is_in_recovery()")
         assert cursor.fetchone()[0] is True
-    assert "issues_embedding_hnsw" in plan, plan.splitlines()[:4]
+    for plan in plans:
+        assert "Index Scan using issues_embedding_hnsw" in plan, plan
+        assert "Sort" not in plan.split("Index Scan using issues_embedding_hnsw")[0], plan
 
 
 @pytest.mark.django_db
@@ -219,9 +232,14 @@ class TestEmbeddingEndpoints:
         self, api, user_a, tenant_a, tenant_b
     ):
         vector = np.linspace(0.1, 1.0, DIM)
-        mine = IssueFactory(client=tenant_a, embedding=vector)
-        neighbour = IssueFactory(client=tenant_a, embedding=vector[::-1].copy())
-        IssueFactory(client=tenant_b, embedding=vector * 1.0001)
+        # Both clients have a project of the same key: a filter through a join searches only
+        # the caller's (a statement Django compiles in full).
+        ours, theirs = (
+            ProjectFactory(client=tenant, key="SAME") for tenant in (tenant_a, tenant_b)
+        )
+        mine = IssueFactory(client=tenant_a, embedding=vector, project=ours)
+        neighbour = IssueFactory(client=tenant_a, embedding=vector[::-1].copy(), project=ours)
+        IssueFactory(client=tenant_b, embedding=vector * 1.0001, project=theirs)
         deleted = IssueFactory(client=tenant_a, embedding=vector, active=False)
         rows = api(user_a).get(f"/api/issues/{mine.pk}/similar").json()["issues"]
         assert [row["id"] for row in rows] == [neighbour.pk]
@@ -232,6 +250,39 @@ class TestEmbeddingEndpoints:
             .json()["issues"]
         )
         assert [row["id"] for row in rows] == [mine.pk, neighbour.pk]
+        rows = (
+            api(user_a)
+            .post(
+                "/api/issues/similar?project_key=SAME",
+                {"embedding": vector.tolist()},
+                format="json",
+            )
+            .json()["issues"]
+        )
+        assert [row["id"] for row in rows] == [mine.pk, neighbour.pk]
+
+    @pytest.mark.parametrize(
+        ("resource", "factory"),
+        [
+            ("issues", IssueFactory),
+            ("pull-requests", PullRequestFactory),
+            ("projects", ProjectFactory),
+        ],
+    )
+    def test_every_resource_answers_similar_alike(
+        self, api, user_a, tenant_a, tenant_b, resource, factory
+    ):
+        client = api(user_a)
+        searched = factory(client=tenant_a, embedding=[0.1] * DIM)
+        near = factory(client=tenant_a, embedding=[0.1] * (DIM - 1) + [0.2])
+        bare = factory(client=tenant_a)
+        theirs = factory(client=tenant_b, embedding=[0.1] * DIM)
+        body = client.get(f"/api/{resource}/{searched.pk}/similar").json()
+        (item,) = body[next(key for key in body if key not in ("count", "limit"))]
+        assert item["id"] == near.pk and 0 < item["distance"] < 0.01
+        assert item["similarity"] == 1.0 - item["distance"] and body["count"] == 1
+        assert client.get(f"/api/{resource}/{bare.pk}/similar").status_code == 409
+        assert client.get(f"/api/{resource}/{theirs.pk}/similar").status_code == 404
 
     def test_search_accepts_list_filters(self, api, user_a, tenant_a):
         project = ProjectFactory(client=tenant_a)
