@@ -36,6 +36,7 @@ from core.api.rows import row_plan
 from core.api.throttling import AuthenticatedThrottle
 from core.counts import counter_sql
 from core.db.state import request_scope
+from health.request_log import request_fields
 from users.authentication import ApiTokenAuthentication
 
 logger = logging.getLogger("health.request_log")
@@ -62,12 +63,14 @@ class GuardedFloor:
             headers={"authorization": authorization},
             META={"HTTP_AUTHORIZATION": authorization, "REMOTE_ADDR": "127.0.0.1"},
             method="GET",
+            path=PATH,
             resolver_match=None,
         )
         signals.request_started.send(sender=GuardedFloor)
         request_id = logs.request_id_for(None)
         logs.request_id.set(request_id)
         with request_scope(read_deadline=settings.REPLICA_READ_TIMEOUT) as routing:
+            request.db_routing = routing
             found = self.authentication.authenticate(request)
             if found is None:
                 raise RuntimeError("the guarded floor takes a token")
@@ -91,18 +94,9 @@ class GuardedFloor:
         )
         etag = quote_etag(hashlib.sha256(body).hexdigest())
         seconds = time.perf_counter() - started
-        metrics.observe_request(request, SimpleNamespace(status_code=200), seconds)
-        fields = {
-            "method": "GET",
-            "path": PATH,
-            "status": 200,
-            "duration_ms": round(seconds * 1000, 1),
-            "client_id": user.client_id,
-            "user_id": user.pk,
-            "db_read_aliases": list(routing.read_aliases),
-            "db_wrote": False,
-            "db_retries": routing.attempts,
-        }
+        response = SimpleNamespace(status_code=200)
+        metrics.observe_request(request, response, seconds)
+        fields = request_fields(request, response, seconds * 1000)
         logger.info("GET %s 200", PATH, extra={"request_fields": fields})
         signals.request_finished.send(sender=GuardedFloor)
         return body, etag

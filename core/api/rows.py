@@ -138,6 +138,10 @@ class RowPlan:
             items.append(item)
         return items
 
+    def reading(self, attnames: Sequence[str]) -> tuple[str, ...]:
+        """The plan's columns, then those of ``attnames`` it does not read already."""
+        return self.columns + tuple(name for name in attnames if name not in self.columns)
+
     def only(self, names: tuple[str, ...]) -> RowPlan:
         """The plan of some of the fields (``?fields=``): only their columns are read."""
         return _narrowed(self, names)
@@ -155,7 +159,7 @@ class RowPlan:
         """
         meta = queryset.model._meta
         key_columns = [meta.get_field(name).attname for name in key_fields]
-        columns = self.columns + tuple(c for c in key_columns if c not in self.columns)
+        columns = self.reading(key_columns)
         alias = queryset.db
         try:
             sql, params = select_sql(queryset, columns, alias, extra=total)

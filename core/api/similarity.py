@@ -131,8 +131,7 @@ class SimilarityMixin:
             ).data
         else:
             # As for lists (core.api.rows): the items from their columns, read in binary.
-            pk = queryset.model._meta.pk.attname
-            columns = plan.columns if pk in plan.columns else (*plan.columns, pk)
+            columns = plan.reading([queryset.model._meta.pk.attname])
             found = similar_values(queryset=queryset, vector=vector, k=limit, columns=columns)
             data = [
                 item | {"distance": row[-1], "similarity": 1.0 - row[-1]}

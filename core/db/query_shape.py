@@ -68,6 +68,11 @@ def _db_columns(model: type[models.Model]) -> dict[str, str]:
     return {field.attname: field.column for field in model._meta.concrete_fields}
 
 
+def _ordering(query: Query) -> Sequence:
+    """The ORDER BY terms of ``query``: its own, else its model's (unless ``order_by()``)."""
+    return query.order_by or (query.get_meta().ordering if query.default_ordering else ())
+
+
 def local_ordering(query: Query) -> list[tuple[str, bool]] | None:
     """The ORDER BY of ``query`` as (column, descending) pairs when it orders by its own table's
     columns only, as Django writes it (a repeated column counts once, ``reverse()`` flips every
@@ -78,7 +83,7 @@ def local_ordering(query: Query) -> list[tuple[str, bool]] | None:
     meta = query.get_meta()
     # By attname: a relation's name would order by the related model's ordering, through a join.
     columns = _db_columns(query.model)
-    terms = query.order_by or (meta.ordering if query.default_ordering else ())
+    terms = _ordering(query)
     ordering, seen = [], set()
     for term in terms:
         if not isinstance(term, str):
@@ -92,15 +97,6 @@ def local_ordering(query: Query) -> list[tuple[str, bool]] | None:
             seen.add(column)
             ordering.append((column, term.startswith("-") == query.standard_ordering))
     return ordering
-
-
-def _ordered(query: Query) -> bool:
-    """Whether ``query`` has an ordering, its own or its model's."""
-    return bool(
-        query.order_by
-        or query.extra_order_by
-        or (query.default_ordering and query.get_meta().ordering)
-    )
 
 
 def one_table_shape(query: Query) -> bool:
@@ -140,8 +136,7 @@ def select_sql(
 
     With ``order_by_extra``, the rows are ordered by ``extra`` instead (ascending; descending
     after ``reverse()``, as the ORM orders): ``queryset`` must have no ordering of its own
-    (``order_by()``). Raises EmptyResultSet when the query can
-    have no rows.
+    (``order_by()``). Raises EmptyResultSet when the query can have no rows.
 
     Compiling a ``values_list`` builds a join path and an expression per selected column, which
     costs more than running a page query. For the queries lists run (one table, a WHERE, an
@@ -150,7 +145,9 @@ def select_sql(
     in full.
     """
     query = queryset.query
-    if order_by_extra and (extra is None or _ordered(query) or query.distinct_fields):
+    if order_by_extra and (
+        extra is None or _ordering(query) or query.extra_order_by or query.distinct_fields
+    ):
         raise ValueError(
             "order_by_extra needs an extra expression, and a query with no ordering of its own "
             "(order_by()) and no DISTINCT ON"
