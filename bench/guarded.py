@@ -30,7 +30,7 @@ from django.conf import settings
 from django.core import signals
 from django.utils.http import quote_etag
 
-from core import logs, metrics
+from core import logs, metrics, redis_cache
 from core.api.renderers import OPTIONS
 from core.api.rows import row_plan
 from core.api.throttling import AuthenticatedThrottle
@@ -69,6 +69,7 @@ class GuardedFloor:
         signals.request_started.send(sender=GuardedFloor)
         request_id = logs.request_id_for(None)
         logs.request_id.set(request_id)
+        redis_cache.count_request_failures()
         with request_scope(read_deadline=settings.REPLICA_READ_TIMEOUT) as routing:
             request.db_routing = routing
             found = self.authentication.authenticate(request)

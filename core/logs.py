@@ -140,9 +140,14 @@ def request_line(fields: dict) -> str:
     client = fields["client_id"] if fields["client_id"] is not None else "-"
     wrote = " db_wrote" if fields["db_wrote"] else ""
     retries = f" db_retries={fields['db_retries']}" if fields["db_retries"] else ""
+    cache = (
+        f" cache_failures={fields['cache_failures']} cache_wait={fields['cache_wait_ms']}ms"
+        if fields.get("cache_failures")
+        else ""
+    )
     return (
         f"{escaped(fields['method'])} {escaped(fields['path'])} {fields['status']} "
-        f"{fields['duration_ms']}ms client={client} db_reads={aliases}{wrote}{retries}"
+        f"{fields['duration_ms']}ms client={client} db_reads={aliases}{wrote}{retries}{cache}"
     )
 
 

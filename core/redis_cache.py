@@ -7,11 +7,13 @@ must never do is make requests wait. A Redis that is down refuses at once; a fro
 stopped process, a lost host) would cost every cache call its socket timeout. So calls give up
 after ``socket_timeout`` (``CACHE_SOCKET_TIMEOUT``), and after a failure the cache answers
 "unavailable" at once for ``CACHE_RETRY_SECONDS``, then tries again: one call per process and
-period pays the timeout, never every request.
+period pays the timeout, never every request. Each request's failed calls (how many, how long
+they waited) are in its request-log line (``request_waits``).
 """
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import threading
 import time
@@ -39,6 +41,22 @@ _lock = threading.Lock()
 # A call that may skip the breaker does so only once the failure is this old: a request that
 # has just paid one socket timeout is not made to pay another.
 BYPASS_AFTER_SECONDS = 1.0
+
+# The seconds each failed call of the current request waited (None outside a request): calls
+# the breaker refused at once are not in it.
+_request_waits: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar(
+    "cache_request_waits", default=None
+)
+
+
+def count_request_failures() -> None:
+    """Start counting the failed calls of the request this thread now serves."""
+    _request_waits.set([])
+
+
+def request_waits() -> list[float]:
+    """How long each call of the current request that met a failing cache waited."""
+    return _request_waits.get() or []
 
 
 def _guarded(method):
@@ -83,11 +101,16 @@ class SharedRedisCache(RedisCache):
         return failed is not None and time.monotonic() - failed < wait
 
     def _call(self, method, *args, **kwargs):
+        started = time.monotonic()
         try:
             result = method(self, *args, **kwargs)
         except FAILURES:
+            failed = time.monotonic()
             with _lock:
-                _failed_at[self.breaker_key] = time.monotonic()
+                _failed_at[self.breaker_key] = failed
+            waits = _request_waits.get()
+            if waits is not None:
+                waits.append(failed - started)
             raise
         if self.breaker_key in _failed_at:
             with _lock:

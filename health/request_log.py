@@ -14,7 +14,7 @@ import time
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
 
-from core import logs, metrics
+from core import logs, metrics, redis_cache
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ def request_fields(request: HttpRequest, response: HttpResponse, duration_ms: fl
     """What is logged about one request."""
     routing = getattr(request, "db_routing", None)
     client_id, user_id = _caller(request)
+    cache_waits = redis_cache.request_waits()
     return {
         "method": request.method,
         "path": request.path,
@@ -48,6 +49,8 @@ def request_fields(request: HttpRequest, response: HttpResponse, duration_ms: fl
         "db_read_aliases": list(routing.read_aliases) if routing is not None else [],
         "db_wrote": bool(routing.wrote) if routing is not None else False,
         "db_retries": routing.attempts if routing is not None else 0,
+        "cache_failures": len(cache_waits),
+        "cache_wait_ms": round(sum(cache_waits) * 1000, 1),
     }
 
 
@@ -63,6 +66,7 @@ class RequestLogMiddleware:
         # Kept until the response is closed (core.logs.forget_request_id): Django logs a server
         # error's line after the middleware has returned.
         logs.request_id.set(request_id)
+        redis_cache.count_request_failures()
         response = self.get_response(request)
         response["X-Request-ID"] = request_id
         seconds = time.perf_counter() - started

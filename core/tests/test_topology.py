@@ -591,8 +591,8 @@ def test_redis_down_or_frozen_costs_requests_nothing_but_the_cache(topology, ope
     work = writes_then_reads(api, tokens["user"], tokens["viewer"], issues)
     with Load(4, work) as load:
         time.sleep(1.5)
+        marks = log_marks(topology)
         cache.stop()
-        stopped_at = time.monotonic()
         time.sleep(4)
         ready = [
             call(base, operator, "GET", "/health/ready", headers=BEHIND_TLS) for base in api.bases
@@ -614,7 +614,6 @@ def test_redis_down_or_frozen_costs_requests_nothing_but_the_cache(topology, ope
             full_ready = call(api.bases[1], operator, "GET", "/health/ready", headers=BEHIND_TLS)
         finally:
             cache.cli("CONFIG", "SET", "maxmemory", "0")
-        thawed_at = time.monotonic()
         time.sleep(2)
     assert_all_answered(load, within=READ_DEADLINE + 1)
     assert set(load.statuses("own-read")) == {200}
@@ -622,9 +621,22 @@ def test_redis_down_or_frozen_costs_requests_nothing_but_the_cache(topology, ope
         assert answer.status == 200
         assert answer.body["status"] == "degraded"
         assert "shared cache unreachable or refusing writes" in answer.body["reasons"]
-    during = [o for _, o in load.outcomes if stopped_at <= o.started <= thawed_at]
-    slowest = max(o.seconds for o in during)
-    # A request that meets a failing cache waits one socket timeout at most: the breaker then
-    # answers at once; the rest of the request is the usual few milliseconds.
-    assert slowest < CACHE_TIMEOUT + 0.3, slowest
-    report("redis-stopped-then-frozen", load, slowest_during=f"{slowest:.2f}s")
+    # A request that meets a failing cache makes one call that fails: the breaker answers the
+    # rest at once. The call waits one socket timeout at most (a frozen Redis never answers;
+    # the slack is for a busy machine). What clients saw includes waiting behind other requests
+    # for a worker, so it is bounded by the drills' deadline above, not here.
+    lines = request_lines(marks)
+    failed = [line for line in lines if line["cache_failures"]]
+    assert failed and max(line["cache_failures"] for line in lines) == 1, Counter(
+        line["cache_failures"] for line in lines
+    )
+    waits = [line["cache_wait_ms"] / 1000 for line in failed]
+    assert max(waits) < CACHE_TIMEOUT * 4, sorted(waits)[-5:]
+    # The frozen Redis was met: a call waited out its timeout (a stopped one refuses at once).
+    assert max(waits) >= CACHE_TIMEOUT * 0.9, sorted(waits)[-5:]
+    report(
+        "redis-stopped-then-frozen",
+        load,
+        requests_that_met_it=len(failed),
+        longest_cache_wait=f"{max(waits):.2f}s",
+    )

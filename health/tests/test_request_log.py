@@ -135,3 +135,62 @@ def test_one_line_per_request_for_client_errors(api, user_a, caplog):
     assert not [r for r in caplog.records if r.exc_info]
     lines = [r for r in caplog.records if r.name == "health.request_log"]
     assert len(lines) == len(answers)
+
+
+@pytest.fixture
+def failing_shared_cache(settings):
+    """The shared cache on Redis at an address that fails it: ``refused`` (nothing listens) or
+    ``silent`` (a socket that accepts connections and never answers, as a frozen Redis does)."""
+    import socket
+
+    from core import redis_cache, shared_cache
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    original = settings.CACHES
+
+    def fail(how: str) -> None:
+        if how == "silent":
+            listener.listen(16)  # the kernel completes connections; no one ever reads them
+        backend = {"BACKEND": django_settings.SHARED_REDIS_CACHE}
+        url = f"redis://127.0.0.1:{port}/0"
+        settings.CACHES = {
+            "default": {**backend, "LOCATION": url},
+            "throttle": {**backend, "LOCATION": url, "KEY_PREFIX": "throttle"},
+        }
+
+    try:
+        yield fail
+    finally:
+        settings.CACHES = original
+        listener.close()
+        redis_cache.reset()
+        shared_cache.reset()
+
+
+@pytest.mark.parametrize("how", ["refused", "silent"])
+def test_a_failing_shared_cache_costs_a_request_one_call_and_the_breaker_answers_the_rest(
+    client, request_log, failing_shared_cache, how
+):
+    _, key, _ = api_user_create(client_name="Cacheless", email="cacheless@example.com")
+    failing_shared_cache(how)
+    headers = {"Authorization": f"Bearer {key}"}
+    # Token, read-your-writes position, rate limit: each asks the cache; only the first waits.
+    assert client.get("/api/issues", headers=headers).status_code == 200
+    assert (
+        client.post(
+            "/api/issues",
+            {"key": "C-1", "summary": "s"},
+            content_type="application/json",
+            headers=headers,
+        ).status_code
+        == 201
+    )
+    first, write = (line(record) for record in request_log())
+    assert (first["cache_failures"], write["cache_failures"]) == (1, 0)
+    if how == "silent":  # the call waited its socket timeout, once
+        assert first["cache_wait_ms"] >= 0.9 * django_settings.CACHE_SOCKET_TIMEOUT * 1000
+    assert write["cache_wait_ms"] == 0
+    text = TextFormatter().format(request_log()[0])
+    assert text.endswith(f" cache_failures=1 cache_wait={first['cache_wait_ms']}ms"), text
