@@ -142,7 +142,7 @@ def request_line(fields: dict) -> str:
     retries = f" db_retries={fields['db_retries']}" if fields["db_retries"] else ""
     cache = (
         f" cache_failures={fields['cache_failures']} cache_wait={fields['cache_wait_ms']}ms"
-        if fields.get("cache_failures")
+        if fields["cache_failures"]
         else ""
     )
     return (

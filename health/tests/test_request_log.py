@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client as HttpClient
 
+from core import redis_cache, shared_cache
 from core.logs import JsonFormatter, TextFormatter
 from core.testing import wait_for_standby
 from health.request_log import logger as request_logger
@@ -141,10 +143,6 @@ def test_one_line_per_request_for_client_errors(api, user_a, caplog):
 def failing_shared_cache(settings):
     """The shared cache on Redis at an address that fails it: ``refused`` (nothing listens) or
     ``silent`` (a socket that accepts connections and never answers, as a frozen Redis does)."""
-    import socket
-
-    from core import redis_cache, shared_cache
-
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
